@@ -1,0 +1,5 @@
+import sys
+
+from noisy_select.cli import main
+
+sys.exit(main())

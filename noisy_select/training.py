@@ -1,0 +1,117 @@
+"""Train the two competition models with a selection rule, as the seed's execution cell does."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.optim import AdamW
+
+from noisy_select.competition import (
+    BATCH_SIZE,
+    LEARNING_RATE,
+    WEIGHT_DECAY,
+    SelectFn,
+    SmallMobileNet,
+    predict_and_evaluate,
+    seed_everything,
+    train,
+)
+from noisy_select.scenarios import Split
+
+Batches = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``None`` or ``"auto"``: CUDA when available, else CPU; otherwise the named device."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"Expected `device` to be 'auto', 'cpu' or 'cuda', but got {device!r}.") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("Expected a CUDA device, but torch sees none; use --device cpu.")
+    return resolved
+
+
+def tensor_batches(
+    split: Split, device: torch.device, *, clean_labels: bool = False, batch_size: int = BATCH_SIZE
+) -> Batches:
+    """The batches an unshuffled ``DataLoader`` over ``TaskDataset`` yields, already on ``device``.
+
+    Images become float32 in [0, 1] with shape (B, 1, 28, 28) as ``ToTensor`` makes them; labels
+    are int64 of shape (B, 1) as the default collate stacks ``np.array([label])``.
+    """
+    x = torch.from_numpy(split.images).float().div(255).unsqueeze(1)
+    y = torch.from_numpy(split.clean if clean_labels else split.labels).long().unsqueeze(1)
+    return [
+        (x[i : i + batch_size].to(device), y[i : i + batch_size].to(device))
+        for i in range(0, len(y), batch_size)
+    ]
+
+
+@dataclass
+class TrainedPair:
+    """Two trained models and their validation BAC after each epoch."""
+
+    model1: nn.Module
+    model2: nn.Module
+    history: list[dict] = field(default_factory=list)
+
+
+def train_pair(
+    train_loader: Iterable,
+    val_loader: Iterable,
+    select_fn: SelectFn,
+    *,
+    epochs: int,
+    device: torch.device,
+    seed: int,
+    progress: bool = True,
+    on_epoch_end: Callable[[int], None] | None = None,
+) -> TrainedPair:
+    """Seed, build both models and optimisers, and run the fixed loop (the seed's last cell).
+
+    After each epoch both models are scored on ``val_loader`` (read-only: eval mode, no grad),
+    then ``on_epoch_end(epoch)`` runs if given.
+    """
+    seed_everything(seed)
+    criterion = nn.CrossEntropyLoss(reduction="none")
+    m1, m2 = SmallMobileNet().to(device), SmallMobileNet().to(device)
+    opt1 = AdamW(m1.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    opt2 = AdamW(m2.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+    pair = TrainedPair(m1, m2)
+
+    def after_epoch(epoch: int, a: nn.Module, b: nn.Module) -> None:
+        bacs = [predict_and_evaluate(m, val_loader, device) for m in (a, b)]
+        pair.history.append({"epoch": epoch, "val_bac_1": bacs[0], "val_bac_2": bacs[1]})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+
+    train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, select_fn,
+          on_epoch_end=after_epoch, progress=progress)
+    return pair
+
+
+def environment(device: torch.device) -> dict:
+    """Versions and hardware, recorded with every result."""
+    import sklearn
+
+    info = {
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info

@@ -1,0 +1,143 @@
+import filecmp
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from noisy_select import proxy, scenarios
+
+
+def test_olympiad_counts_and_realised_noise():
+    data = scenarios.build("olympiad", seed=3)
+    train = data.splits["train"]
+    assert len(train.labels) == 3000
+    assert np.bincount(train.clean).tolist() == [1050, 1950]
+    # Exactly round(rate * n) flips per class: 105 of class 0, 944 of class 1.
+    assert int(((train.clean == 0) & (train.labels == 1)).sum()) == 105
+    assert int(((train.clean == 1) & (train.labels == 0)).sum()) == 944
+    noisy = np.bincount(train.labels)
+    assert noisy.tolist() == [1889, 1111]
+    assert abs(noisy[0] / noisy.sum() - 6298 / 10000) < 0.002
+    assert 0.33 < (train.labels != train.clean).mean() < 0.36
+    val = data.splits["val"]
+    assert (val.labels == val.clean).all() and val.clean.mean() > 0.5
+    test = data.splits["test"]
+    assert (test.labels == test.clean).all() and len(test.labels) > 0
+    assert train.images.shape == (3000, 28, 28) and train.images.dtype == np.uint8
+
+
+def test_splits_do_not_share_images():
+    data = scenarios.build("olympiad", seed=0)
+    rows = [s.images.reshape(len(s.images), -1) for s in data.splits.values()]
+    all_rows = np.concatenate(rows)
+    assert len(np.unique(all_rows, axis=0)) == len(all_rows)
+
+
+def test_same_seed_same_bytes_other_seed_other_noise(tmp_path):
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        proxy.build_proxy(str(tmp_path / name), "olympiad", seed, scale=0.1)
+    cmp = filecmp.dircmp(tmp_path / "a", tmp_path / "b")
+    assert not cmp.diff_files and not cmp.left_only and not cmp.right_only
+    for split in ("train", "val", "test"):
+        sub = filecmp.dircmp(tmp_path / "a" / split, tmp_path / "b" / split)
+        assert not sub.diff_files
+        assert not filecmp.dircmp(tmp_path / "a" / split / "data",
+                                  tmp_path / "b" / split / "data").diff_files
+    a = pd.read_csv(tmp_path / "a" / "train" / "dataset_labels.csv")
+    c = pd.read_csv(tmp_path / "c" / "train" / "dataset_labels.csv")
+    assert not a.equals(c)
+
+
+def test_written_proxy_is_the_competition_layout(tiny_proxy):
+    root, manifest = tiny_proxy
+    for split in ("train", "val", "test"):
+        df = pd.read_csv(root / split / "dataset_labels.csv")
+        assert list(df.columns) == ["file_name", "label"]
+        img = Image.open(root / split / "data" / df.file_name[0])
+        assert img.size == (28, 28) and img.mode == "L"
+        loaded = proxy.read_split(str(root / split))
+        assert len(loaded.labels) == manifest["counts"][split]["size"]
+    saved = json.loads((root / "manifest.json").read_text())
+    assert saved["scenario"]["noise"] == [[0.9, 0.1], [0.484, 0.516]]
+    assert saved["seed"] == 0
+    train = proxy.read_split(str(root / "train"))
+    assert int((train.labels != train.clean).sum()) == manifest["counts"]["train"]["wrong_labels"]
+
+
+@pytest.mark.parametrize("name", sorted(scenarios.SCENARIOS))
+def test_every_scenario_builds_with_its_noise(name):
+    data = scenarios.build(name, seed=1)
+    recipe = scenarios.SCENARIOS[name]
+    train = data.splits["train"]
+    assert len(train.labels) == recipe.train_size
+    for i in (0, 1):
+        members = train.clean == i
+        flipped = (train.labels[members] != i).mean()
+        assert abs(flipped - recipe.noise[i][1 - i]) < 0.002
+    assert abs(train.clean.mean() - recipe.train_prior) < 0.002
+
+
+def test_unknown_scenario_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="olympiad"):
+        scenarios.build("nope", seed=0)
+
+
+def test_existing_data_is_not_overwritten_without_force(tiny_proxy):
+    root, _ = tiny_proxy
+    with pytest.raises(FileExistsError, match="force"):
+        proxy.build_proxy(str(root), "olympiad", 0, scale=0.1)
+
+
+def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
+    def broken(split, folder):
+        os.makedirs(folder)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(proxy, "_write_split", broken)
+    with pytest.raises(OSError, match="disk full"):
+        proxy.build_proxy(str(tmp_path), "olympiad", 0, scale=0.1)
+    assert os.listdir(tmp_path) == []
+
+
+def _make_split(tmp_path, rows, images=True):
+    root = tmp_path / "split"
+    (root / "data").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(root / "dataset_labels.csv", index=False)
+    if images:
+        for name in pd.DataFrame(rows).get("file_name", []):
+            Image.fromarray(np.zeros((28, 28), np.uint8), mode="L").save(root / "data" / name)
+    return root
+
+
+def test_missing_labels_file_is_named(tmp_path):
+    with pytest.raises(proxy.DataError, match="dataset_labels.csv"):
+        proxy.read_split(str(tmp_path))
+
+
+def test_csv_without_the_columns_is_named(tmp_path):
+    root = _make_split(tmp_path, {"name": ["a.png"], "y": [0]}, images=False)
+    with pytest.raises(proxy.DataError, match=r"lacks \['file_name', 'label'\]"):
+        proxy.read_split(str(root))
+
+
+def test_label_outside_zero_one_is_named(tmp_path):
+    root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [1, 2]})
+    with pytest.raises(proxy.DataError, match="b.png.*label 2"):
+        proxy.read_split(str(root))
+
+
+def test_missing_image_is_named(tmp_path):
+    root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [0, 1]})
+    os.remove(root / "data" / "b.png")
+    with pytest.raises(proxy.DataError, match="b.png.*missing"):
+        proxy.read_split(str(root))
+
+
+def test_unreadable_image_is_named(tmp_path):
+    root = _make_split(tmp_path, {"file_name": ["a.png"], "label": [0]})
+    (root / "data" / "a.png").write_bytes(b"not a png")
+    with pytest.raises(proxy.DataError, match="Could not read the image .*a.png"):
+        proxy.read_split(str(root))
