@@ -8,6 +8,9 @@ import sys
 from noisy_select.competition import NUM_EPOCHS, SEED
 from noisy_select.scenarios import SCENARIOS
 
+DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "coteaching", "oracle-clean",
+                 "oracle-labels", "your_select_indices")
+
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from noisy_select.run import RunConfig, run
@@ -31,6 +34,42 @@ def _cmd_download(args: argparse.Namespace) -> None:
     from noisy_select.run import download_official
 
     download_official(args.data)
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _seeds(text: str) -> list[int]:
+    """``"1,2,5"`` or a range ``"0-4"``."""
+    try:
+        if "-" in text and "," not in text:
+            lo, hi = (int(t) for t in text.split("-"))
+            return list(range(lo, hi + 1))
+        return [int(t) for t in _names(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"Expected seeds like '1,2,3' or '0-4', but got {text!r}."
+        ) from None
+
+
+def _cmd_bench(args: argparse.Namespace) -> None:
+    from noisy_select import bench, report
+
+    specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
+                       epochs=args.epochs, device=args.device, scale=args.scale)
+    rows = bench.sweep(specs, args.out, jobs=args.jobs, progress=not args.no_progress)
+    table = report.summarize(rows, args.summary, args.figures, args.command_line)
+    print(report.markdown(table, args.command_line).split("\n", 8)[-1])
+    print(f"Results in {args.out}; summary in {args.summary}, figures in {args.figures}")
+
+
+def _cmd_summary(args: argparse.Namespace) -> None:
+    from noisy_select import bench, report
+
+    rows = bench.read_results(args.results)
+    report.summarize(rows, args.out, args.figures, args.command_line)
+    print(f"Wrote {args.out} and figures in {args.figures} from {len(rows)} runs.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,11 +102,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="download the official data with gdown")
     p.add_argument("--data", default="data")
     p.set_defaults(func=_cmd_download)
+    p = sub.add_parser("bench", help="scenarios x strategies x seeds, with anchors and oracles")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated names")
+    p.add_argument("--strategies", default=",".join(DEFAULT_BENCH),
+                   help="comma-separated registered names")
+    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="'0,1,2' or '0-4'")
+    p.add_argument("--epochs", type=int, default=NUM_EPOCHS)
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--scale", type=float, default=1.0, help="shrink every split (0, 1]")
+    p.add_argument("--out", default="results/bench.jsonl", help="results, one JSON line per run")
+    p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
+    p.add_argument("--figures", default="results/figures", help="folder for the figures")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("summary", help="Markdown table and figures from a results file")
+    p.add_argument("--results", default="results/bench.jsonl")
+    p.add_argument("--out", default="results/RESULTS.md")
+    p.add_argument("--figures", default="results/figures")
+    p.set_defaults(func=_cmd_summary)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.command_line = "noisy-select " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
     except (ValueError, FileExistsError, ConnectionError) as err:

@@ -1,0 +1,202 @@
+"""`noisy-select bench`: scenarios x strategies x seeds through the fixed loop, in memory.
+
+Each run is a pure function of (scenario, strategy, seed, epochs, device, scale): the seed
+builds the scenario's data and seeds the models. Runs use the competition's ``train`` with
+identical semantics; images are decoded once into tensors instead of per epoch, which gives
+the same batches in the same order. Results are appended as one JSON line per run, so a
+sweep can be resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+
+import torch
+from tqdm import tqdm
+
+from noisy_select import scenarios
+from noisy_select.competition import NUM_EPOCHS, points, predict_and_evaluate
+from noisy_select.strategies import get_spec, make_strategy
+from noisy_select.training import (
+    Batches,
+    environment,
+    resolve_device,
+    tensor_batches,
+    train_pair,
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    scenario: str
+    strategy: str
+    seed: int
+    epochs: int = NUM_EPOCHS
+    device: str = "auto"
+    scale: float = 1.0  # shrinks every split (tests)
+
+    def key(self) -> tuple:
+        return (self.scenario, self.strategy, self.seed, self.epochs, self.scale)
+
+
+class BatchTracker:
+    """Iterates the training batches and remembers which one the loop is on."""
+
+    def __init__(self, batches: Batches, clean: list[torch.Tensor]) -> None:
+        self.batches, self.clean_batches, self.index = batches, clean, -1
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for self.index, batch in enumerate(self.batches):
+            yield batch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def clean(self) -> torch.Tensor:
+        """Clean labels ``(B,)`` of the batch the loop is on."""
+        return self.clean_batches[self.index]
+
+
+def selection_counts(labels: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Per given label ``c``: [samples, selected, selected and correct, correct], shape (2, 4).
+
+    A repeated index counts once: these are counts of samples, not of gradient steps.
+    """
+    selected = torch.zeros_like(labels, dtype=torch.bool)
+    selected[idx] = True
+    correct = labels == clean
+    rows = [torch.ones_like(correct), selected, selected & correct, correct]
+    onehot = torch.nn.functional.one_hot(labels, 2).T.float()  # (2, B)
+    return torch.stack([onehot @ r.float() for r in rows], dim=1)
+
+
+def precision_recall(counts: torch.Tensor) -> dict:
+    """Per class: precision, recall and keep rate of a selection from ``selection_counts``."""
+    n, sel, sel_ok, ok = counts.unbind(-1)
+    nan = torch.tensor(float("nan"))
+    return {
+        "precision": torch.where(sel > 0, sel_ok / sel.clamp(min=1), nan).tolist(),
+        "recall": torch.where(ok > 0, sel_ok / ok.clamp(min=1), nan).tolist(),
+        "keep_rate": torch.where(n > 0, sel / n.clamp(min=1), nan).tolist(),
+    }
+
+
+class SelectionRecorder:
+    """Wraps a strategy and accumulates, per model and epoch, what its selections contain."""
+
+    def __init__(self, strategy: Callable, tracker: BatchTracker) -> None:
+        self.strategy, self.tracker = strategy, tracker
+        self.counts = torch.zeros(2, 2, 4)
+        self.epochs: list[dict] = []
+
+    def __call__(self, targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
+        selected = self.strategy(targets, losses)
+        labels = targets.reshape(-1).long()
+        clean = self.tracker.clean().to(labels.device)
+        for m in (0, 1):
+            self.counts[m] += selection_counts(labels, clean, selected[m]).cpu()
+        return selected
+
+    def end_epoch(self, epoch: int) -> None:
+        stats = [precision_recall(self.counts[m]) for m in (0, 1)]
+        self.epochs.append({"epoch": epoch, **{k: [s[k] for s in stats] for k in stats[0]}})
+        self.counts.zero_()
+
+
+def run_one(spec: RunSpec, progress: bool = False) -> dict:
+    """Train and score one (scenario, strategy, seed); returns the result row."""
+    strategy_spec = get_spec(spec.strategy)
+    device = resolve_device(spec.device)
+    data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale)
+    train_split = data.splits["train"]
+    batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
+    clean = [y.reshape(-1) for _, y in tensor_batches(train_split, device, clean_labels=True)]
+    tracker = BatchTracker(batches, clean)
+    recorder = SelectionRecorder(make_strategy(spec.strategy, clean_fn=tracker.clean), tracker)
+    val = tensor_batches(data.splits["val"], device)
+    test = tensor_batches(data.splits["test"], device)
+
+    start = time.perf_counter()
+    pair = train_pair(tracker, val, recorder, epochs=spec.epochs, device=device,
+                      seed=spec.seed, progress=progress, on_epoch_end=recorder.end_epoch)
+    seconds = time.perf_counter() - start
+    bacs = [predict_and_evaluate(m, test, device) for m in (pair.model1, pair.model2)]
+    return {
+        **asdict(spec),
+        "bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
+        "points": points(*bacs),
+        "history": pair.history,
+        "selection": recorder.epochs,
+        "seconds": round(seconds, 2),
+        "data": data.manifest()["counts"],
+        "environment": environment(device),
+    }
+
+
+def read_results(path: str) -> list[dict]:
+    """Every row of a results file (JSON lines); a missing file has none."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _key(row: dict) -> tuple:
+    return (row["scenario"], row["strategy"], row["seed"], row["epochs"], row["scale"])
+
+
+def _worker_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
+         epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0) -> list[RunSpec]:
+    """Every run of a sweep, names checked first (unknown names raise ``ValueError``)."""
+    for name in scenario_names:
+        scenarios.get_scenario(name)
+    for name in strategy_names:
+        get_spec(name)
+    if epochs < 1:
+        raise ValueError(f"Expected `epochs` >= 1, but got {epochs}.")
+    return [RunSpec(sc, st, seed, epochs, device, scale)
+            for sc in scenario_names for seed in seeds for st in strategy_names]
+
+
+def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True) -> list[dict]:
+    """Run the specs not already in ``out`` (resume), appending each result as it finishes.
+
+    Returns the rows of ``out`` that belong to ``specs``.
+    """
+    done = {_key(r) for r in read_results(out)}
+    todo = [s for s in specs if s.key() not in done]
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if len(specs) > len(todo):
+        print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}; running the rest.")
+    bar = tqdm(total=len(todo), desc="bench", unit="run", disable=not progress)
+
+    def save(row: dict) -> None:
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        bar.set_postfix_str(f"{row['scenario']}/{row['strategy']}/{row['seed']}: "
+                            f"{row['bac_mean']:.3f}")
+        bar.update()
+
+    if jobs <= 1:
+        for spec in todo:
+            save(run_one(spec))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
+        with ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,)) as pool:
+            futures = [pool.submit(run_one, s) for s in todo]
+            for future in as_completed(futures):
+                save(future.result())
+    bar.close()
+    wanted = {s.key() for s in specs}
+    return [r for r in read_results(out) if _key(r) in wanted]
