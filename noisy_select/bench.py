@@ -13,7 +13,6 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 
@@ -22,9 +21,9 @@ from tqdm import tqdm
 
 from noisy_select import scenarios
 from noisy_select.competition import NUM_EPOCHS, points, predict_and_evaluate
+from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.strategies import get_spec, make_strategy
 from noisy_select.training import (
-    Batches,
     environment,
     resolve_device,
     tensor_batches,
@@ -43,70 +42,6 @@ class RunSpec:
 
     def key(self) -> tuple:
         return (self.scenario, self.strategy, self.seed, self.epochs, self.scale)
-
-
-class BatchTracker:
-    """Iterates the training batches and remembers which one the loop is on."""
-
-    def __init__(self, batches: Batches, clean: list[torch.Tensor]) -> None:
-        self.batches, self.clean_batches, self.index = batches, clean, -1
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for self.index, batch in enumerate(self.batches):
-            yield batch
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def clean(self) -> torch.Tensor:
-        """Clean labels ``(B,)`` of the batch the loop is on."""
-        return self.clean_batches[self.index]
-
-
-def selection_counts(labels: torch.Tensor, clean: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """Per given label ``c``: [samples, selected, selected and correct, correct], shape (2, 4).
-
-    A repeated index counts once: these are counts of samples, not of gradient steps.
-    """
-    selected = torch.zeros_like(labels, dtype=torch.bool)
-    selected[idx] = True
-    correct = labels == clean
-    rows = [torch.ones_like(correct), selected, selected & correct, correct]
-    onehot = torch.nn.functional.one_hot(labels, 2).T.float()  # (2, B)
-    return torch.stack([onehot @ r.float() for r in rows], dim=1)
-
-
-def precision_recall(counts: torch.Tensor) -> dict:
-    """Per class: precision, recall and keep rate of a selection from ``selection_counts``."""
-    n, sel, sel_ok, ok = counts.unbind(-1)
-    nan = torch.tensor(float("nan"))
-    return {
-        "precision": torch.where(sel > 0, sel_ok / sel.clamp(min=1), nan).tolist(),
-        "recall": torch.where(ok > 0, sel_ok / ok.clamp(min=1), nan).tolist(),
-        "keep_rate": torch.where(n > 0, sel / n.clamp(min=1), nan).tolist(),
-    }
-
-
-class SelectionRecorder:
-    """Wraps a strategy and accumulates, per model and epoch, what its selections contain."""
-
-    def __init__(self, strategy: Callable, tracker: BatchTracker) -> None:
-        self.strategy, self.tracker = strategy, tracker
-        self.counts = torch.zeros(2, 2, 4)
-        self.epochs: list[dict] = []
-
-    def __call__(self, targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
-        selected = self.strategy(targets, losses)
-        labels = targets.reshape(-1).long()
-        clean = self.tracker.clean().to(labels.device)
-        for m in (0, 1):
-            self.counts[m] += selection_counts(labels, clean, selected[m]).cpu()
-        return selected
-
-    def end_epoch(self, epoch: int) -> None:
-        stats = [precision_recall(self.counts[m]) for m in (0, 1)]
-        self.epochs.append({"epoch": epoch, **{k: [s[k] for s in stats] for k in stats[0]}})
-        self.counts.zero_()
 
 
 def run_one(spec: RunSpec, progress: bool = False) -> dict:

@@ -72,6 +72,24 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     print(f"Wrote {args.out} and figures in {args.figures} from {len(rows)} runs.")
 
 
+def _cmd_speed(args: argparse.Namespace) -> None:
+    from noisy_select.speed import measure
+    from noisy_select.training import resolve_device
+
+    r = measure(resolve_device(args.device), args.strategy, args.repeats)
+    print(f"device {r['device']}: {r['strategy']} {1e6 * r['call_s']:.0f} us/call, "
+          f"seed rule {1e6 * r['seed_call_s']:.0f} us/call, one training step "
+          f"{1e3 * r['step_s']:.1f} ms ({100 * r['share_of_step']:.2f}% of a step)")
+
+
+def _cmd_submission(args: argparse.Namespace) -> None:
+    from noisy_select.notebooks import write_submission
+
+    path = write_submission(args.out, args.strategy)
+    print(f"Wrote {path} (strategy {args.strategy!r}): runs offline with torch and the "
+          "competition's own libraries only.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="noisy-select",
@@ -116,6 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("speed", help="time one selection call against the seed's rule")
+    p.add_argument("--strategy", default="your_select_indices")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=200)
+    p.set_defaults(func=_cmd_speed)
+
+    p = sub.add_parser("submission", help="write the self-contained notebook to hand in")
+    p.add_argument("--out", default="submission.ipynb")
+    p.add_argument("--strategy", default="your_select_indices", help="a registered strategy")
+    p.set_defaults(func=_cmd_submission)
 
     p = sub.add_parser("summary", help="Markdown table and figures from a results file")
     p.add_argument("--results", default="results/bench.jsonl")

@@ -107,6 +107,31 @@ def run(config: RunConfig) -> dict:
     return result
 
 
+def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
+    """Data for the working notebook; returns the one line that says which data it is.
+
+    Uses what ``data_dir`` holds; else downloads the official data when Google Drive answers
+    (not in smoke mode); else builds the offline proxy (a tenth of its size in smoke mode).
+    """
+    if has_split(data_dir, "train") and has_split(data_dir, "val"):
+        return describe_data(data_dir)
+    if not smoke and google_drive_reachable():
+        download_official(data_dir)
+        return describe_data(data_dir)
+    proxy.build_proxy(data_dir, "olympiad", SEED, force=True, scale=0.1 if smoke else 1.0)
+    return describe_data(data_dir)
+
+
+def clean_label_batches(data_dir: str, batch_size: int) -> list:
+    """Clean labels of the training split in loader order, batched (the given labels for
+    official data, whose clean labels nobody knows)."""
+    import torch
+
+    labels = proxy.read_split(os.path.join(data_dir, "train")).clean
+    y = torch.tensor(labels)
+    return [y[i : i + batch_size] for i in range(0, len(y), batch_size)]
+
+
 def google_drive_reachable(timeout: float = 3.0) -> bool:
     try:
         socket.create_connection(("drive.google.com", 443), timeout=timeout).close()

@@ -55,7 +55,7 @@ def prepare(targets: torch.Tensor, losses) -> tuple[torch.Tensor, torch.Tensor]:
         rows.append(loss.detach().reshape(-1).to(device=labels.device, dtype=torch.float32))
     loss = torch.stack(rows) if rows[0].numel() else torch.zeros(2, 0, device=labels.device)
     loss = torch.nan_to_num(loss, nan=MAX_LOSS, posinf=MAX_LOSS, neginf=MAX_LOSS)
-    return labels, loss.clamp(MIN_LOSS, MAX_LOSS)
+    return labels, loss.clamp(0, MAX_LOSS)
 
 
 def check_labels(labels: torch.Tensor) -> None:
@@ -79,7 +79,11 @@ class LabelCheck:
 
 
 def margin_from_loss(loss: torch.Tensor) -> torch.Tensor:
-    """Binary margin ``log(p / (1 - p))`` of the given label, with ``p = exp(-loss)``."""
+    """Binary margin ``log(p / (1 - p))`` of the given label, with ``p = exp(-loss)``.
+
+    Losses below ``MIN_LOSS`` count as ``MIN_LOSS`` (margin about 13.8) to stay finite.
+    """
+    loss = loss.clamp(min=MIN_LOSS)
     return -loss - torch.log(-torch.expm1(-loss))
 
 
@@ -113,10 +117,11 @@ def keep_lowest_per_class(
 class EpochCounter:
     """Tracks where a call falls in the fixed loop: epoch and batch position within it.
 
-    The loop never shuffles, so every epoch repeats the same batches. An epoch ends at a
-    batch shorter than the first one, or, when the data size is a multiple of the batch size,
-    at the first call whose targets equal those of the very first call (a comparison that
-    reads the values, made only while the epoch length is still unknown).
+    The loop never shuffles, so every epoch repeats the same batches. A batch shorter than the
+    first one is the last of its epoch; that settles the epoch length. Without one (the data
+    size is a multiple of the batch size) a call whose targets equal the first call's
+    suggests a new epoch; the guess is dropped as soon as a later call contradicts it and
+    becomes final after two whole confirming epochs. Only this guessing reads tensor values.
     """
 
     def __init__(self) -> None:
@@ -124,26 +129,35 @@ class EpochCounter:
 
     def reset(self) -> None:
         self.calls = 0
-        self.epoch_length: int | None = None
+        self.epoch_length: int | None = None  # settled
+        self.guess: int | None = None  # suggested by repeated targets, not yet settled
         self.first_size: int | None = None
-        self.first_targets: torch.Tensor | None = None
+        self.seen: list[torch.Tensor] = []
+
+    def _compare(self, labels: torch.Tensor, call: int) -> None:
+        self.seen.append(labels.clone())
+        if self.guess is not None and not torch.equal(labels, self.seen[call - self.guess]):
+            self.guess = None
+        if self.guess is None and call > 0 and torch.equal(labels, self.seen[0]):
+            self.guess = call
+        if self.guess is not None and call + 1 >= 3 * self.guess:
+            self.epoch_length, self.seen = self.guess, []
 
     def step(self, labels: torch.Tensor) -> tuple[int, int]:
         """Register one call; returns ``(epoch, position)``, both counted from 0."""
-        size = labels.numel()
-        if self.first_size is None:
-            self.first_size, self.first_targets = size, labels.clone()
-        elif self.epoch_length is None and size == self.first_size:
-            assert self.first_targets is not None
-            if torch.equal(labels, self.first_targets):
-                self.epoch_length = self.calls
-        call = self.calls
+        size, call = labels.numel(), self.calls
         self.calls += 1
-        if self.epoch_length is None and size < self.first_size:
-            self.epoch_length = self.calls  # this short batch is the last of the epoch
         if self.epoch_length is None:
+            if self.first_size is None:
+                self.first_size = size
+            if size < self.first_size:
+                self.epoch_length, self.seen = call + 1, []
+            else:
+                self._compare(labels, call)
+        length = self.epoch_length or self.guess
+        if length is None:
             return 0, call
-        return divmod(call, self.epoch_length)
+        return divmod(call, length)
 
 
 def _both(idx: torch.Tensor) -> list[torch.Tensor]:

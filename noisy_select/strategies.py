@@ -9,6 +9,7 @@ from typing import Protocol
 import torch
 
 from noisy_select import selection, solution
+from noisy_select.adaptive import AdaptiveSelection
 
 
 class Strategy(Protocol):
@@ -31,6 +32,7 @@ class StrategySpec:
     factory: Callable[..., Strategy]
     oracle: bool = False
     clean_labels: bool = False
+    export: str | None = None  # expression that builds it from the inlined modules
 
 
 class OracleClean:
@@ -38,12 +40,14 @@ class OracleClean:
 
     def __init__(self, clean_fn: Callable[[], torch.Tensor]) -> None:
         self.clean_fn = clean_fn
+        self.check = selection.LabelCheck()
 
     def reset(self) -> None:
-        pass
+        self.check = selection.LabelCheck()
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
         labels, _ = selection.prepare(targets, losses)
+        self.check(labels)
         correct = labels == self.clean_fn().to(labels.device)
         if labels.numel() and not bool(correct.any()):
             correct[:] = True  # nothing correct in this batch: the step would otherwise skip
@@ -54,21 +58,25 @@ class OracleClean:
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
-        StrategySpec("all", "every sample (the seed's baseline)", selection.AllSamples),
+        StrategySpec("all", "every sample (the seed's baseline)", selection.AllSamples,
+                     export="AllSamples()"),
         StrategySpec(
             "seed-coteaching",
             "the seed notebook's solution: class-wise cross selection keeping 85%",
             lambda: selection.ClassWiseCoTeaching((0.85, 0.85)),
+            export="ClassWiseCoTeaching((0.85, 0.85))",
         ),
         StrategySpec(
             "fixed-rates",
             "the published solution: class-wise cross selection keeping 50% / 93%",
             lambda: selection.ClassWiseCoTeaching((0.50, 0.93)),
+            export="ClassWiseCoTeaching((0.50, 0.93))",
         ),
         StrategySpec(
             "coteaching",
             "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
             selection.CoTeaching,
+            export="CoTeaching()",
         ),
         StrategySpec(
             "oracle-clean", "bench only: exactly the correctly labelled samples",
@@ -78,9 +86,25 @@ REGISTRY: dict[str, StrategySpec] = {
             "oracle-labels", "bench only: every sample with its clean label",
             selection.AllSamples, oracle=True, clean_labels=True,
         ),
+        *[
+            StrategySpec(name, f"adaptive selection ({desc})",
+                         lambda kw=kw: AdaptiveSelection(**kw),
+                         export=f"AdaptiveSelection(**{kw!r})")
+            for name, desc, kw in [
+                ("adaptive", "confident-learning rates, cross, balanced", {}),
+                ("adaptive-otsu", "rates from a 2-means split", {"rate": "otsu"}),
+                ("adaptive-unbalanced", "no class balancing", {"balance": 0.0}),
+                ("adaptive-history", "rank by an EMA of losses over epochs",
+                 {"history_decay": 0.5}),
+                ("adaptive-agree", "both models must keep", {"combine": "agree"}),
+                ("adaptive-disagree", "Co-teaching+ disagreement", {"combine": "disagree"}),
+                ("adaptive-warmup", "first epoch keeps all, balanced", {"warmup_epochs": 1}),
+            ]
+        ],
         StrategySpec(
             "your_select_indices", "the rule this project ships (noisy_select.solution)",
             solution.YourSelectIndices,
+            export="YourSelectIndices()",
         ),
     ]
 }

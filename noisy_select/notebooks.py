@@ -1,0 +1,203 @@
+"""The seed notebook's cells, and `noisy-select submission`: one self-contained notebook.
+
+``seed_cells.json`` (package data) holds the seed notebook's cells as parsed from its text
+rendering by ``parse_seed_text``. The submission keeps every "DO NOT CHANGE" cell verbatim,
+except ``SmallMobileNet``, which becomes the official architecture, and puts the inlined
+source of a strategy in the solution cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import sys
+import tempfile
+from importlib import resources
+
+FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
+CODE_MARK = "In [None]:"
+# After a blank line, a Markdown heading ends a code cell in the text rendering.
+HEADING = re.compile(r"^#{1,3} [A-Z]")
+
+OFFICIAL_MODEL_CELL = f'''{FIXED_MARK}
+class SmallMobileNet(nn.Module):
+    def __init__(self, num_classes=NUM_CLASSES):
+        super(SmallMobileNet, self).__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(32, 32, kernel_size=3, stride=1, padding=1, groups=32, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(32, 64, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(64, 64, kernel_size=3, stride=2, padding=1, groups=64, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(64, 128, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(128, 128, kernel_size=3, stride=2, padding=1, groups=128, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(128, 256, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(256),
+            nn.ReLU6(inplace=True),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(256, 128),
+            nn.ReLU6(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(128, num_classes),
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.pool(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x'''
+
+
+def parse_seed_text(text: str) -> list[dict]:
+    """Cells ``{"cell_type": "markdown" | "code", "source": str}`` of the seed's rendering."""
+    cells: list[dict] = []
+    kind, lines = "markdown", []
+
+    def flush() -> None:
+        source = "\n".join(lines).strip("\n")
+        if source.strip():
+            cells.append({"cell_type": kind, "source": source})
+
+    for line in text.splitlines():
+        if line.strip() == CODE_MARK:
+            flush()
+            kind, lines = "code", []
+        elif kind == "code" and HEADING.match(line) and lines and not lines[-1].strip():
+            flush()
+            kind, lines = "markdown", [line]
+        else:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def seed_cells() -> list[dict]:
+    """The seed notebook's cells, from the package data."""
+    text = resources.files("noisy_select").joinpath("seed_cells.json").read_text()
+    return json.loads(text)
+
+
+def is_fixed(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and cell["source"].startswith(FIXED_MARK)
+
+
+def is_solution(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and cell["source"].startswith("def your_select_indices")
+
+
+def _module_body(module) -> str:
+    """A module's source without its docstring and its ``__future__`` / package imports."""
+    tree = ast.parse(inspect.getsource(module))
+    keep = []
+    for i, node in enumerate(tree.body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.ImportFrom) and (
+            node.module == "__future__" or (node.module or "").startswith("noisy_select")
+        ):
+            continue
+        keep.append(ast.get_source_segment(inspect.getsource(module), node))
+    return "\n\n".join(k for k in keep if k)
+
+
+def solution_source(strategy: str = "your_select_indices") -> str:
+    """The solution cell: the inlined selection modules and ``your_select_indices``."""
+    from noisy_select import adaptive, selection, solution
+    from noisy_select.strategies import get_spec
+
+    spec = get_spec(strategy)
+    if spec.export is None:
+        raise ValueError(
+            f"Strategy {strategy!r} cannot be inlined into a submission: "
+            + ("it reads the clean labels (bench only)." if spec.oracle else "it has no export.")
+        )
+    parts = [f"# Inlined from noisy_select (strategy {strategy!r}): torch and the standard "
+             "library only.\nfrom __future__ import annotations"]
+    parts += [_module_body(m) for m in (selection, adaptive, solution)]
+    parts.append(f"_RULE = {spec.export}")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def check_solution(source: str) -> None:
+    """Raise ``ValueError`` unless ``source`` parses, imports only torch and the standard
+    library, and defines ``your_select_indices(targets, losses)``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"The solution cell does not parse: {err}") from err
+    allowed = set(sys.stdlib_module_names) | {"torch"}
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            if name.split(".")[0] not in allowed:
+                raise ValueError(
+                    f"The solution cell imports {name!r}; a submission may import only torch "
+                    "and the standard library."
+                )
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    fn = functions.get("your_select_indices")
+    if fn is None:
+        raise ValueError("The solution cell does not define `your_select_indices`.")
+    if [a.arg for a in fn.args.args] != ["targets", "losses"]:
+        raise ValueError("Expected `your_select_indices(targets, losses)`, but got "
+                         f"({', '.join(a.arg for a in fn.args.args)}).")
+
+
+def submission_cells(strategy: str = "your_select_indices") -> list[dict]:
+    """The seed's cells with the official model and the inlined strategy."""
+    solution = solution_source(strategy)
+    check_solution(solution)
+    cells = []
+    for cell in seed_cells():
+        if is_fixed(cell) and "class SmallMobileNet" in cell["source"]:
+            cell = {**cell, "source": OFFICIAL_MODEL_CELL}
+        elif is_solution(cell):
+            cell = {**cell, "source": solution}
+        cells.append(cell)
+    return cells
+
+
+def to_notebook(cells: list[dict]):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in cells:
+        make = nbformat.v4.new_code_cell if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell
+        nb.cells.append(make(cell["source"]))
+    return nb
+
+
+def write_submission(path: str = "submission.ipynb", strategy: str = "your_select_indices") -> str:
+    """Write the submission notebook; checks everything first, so errors write nothing."""
+    import nbformat
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"Expected an existing folder for {path}, but {folder} does not exist.")
+    nb = to_notebook(submission_cells(strategy))
+    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".ipynb", delete=False) as f:
+        nbformat.write(nb, f)
+    os.replace(f.name, path)
+    return path

@@ -1,0 +1,93 @@
+import json
+import math
+
+import pytest
+import torch
+
+from noisy_select import bench, diagnostics, report
+from noisy_select.cli import main
+from noisy_select.strategies import get_spec, make_strategy
+
+
+def test_selection_counts_on_a_hand_made_batch():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1])
+    clean = torch.tensor([0, 1, 0, 1, 1, 1, 0])  # correct: 0, 2 (label 0); 4, 5 (label 1)
+    idx = torch.tensor([0, 1, 1, 4, 6])  # index 1 twice: counted once
+    counts = diagnostics.selection_counts(labels, clean, idx)
+    assert counts.tolist() == [[4, 2, 1, 2], [3, 2, 1, 2]]
+    stats = diagnostics.precision_recall(counts)
+    assert stats["precision"] == [0.5, 0.5]  # label 0: {0 ok, 1 wrong}; label 1: {4 ok, 6 wrong}
+    assert stats["recall"] == [0.5, 0.5]  # label 0: 1 of {0, 2}; label 1: 1 of {4, 5}
+    assert stats["keep_rate"] == [0.5, pytest.approx(2 / 3)]
+    none = torch.tensor([], dtype=torch.long)
+    empty = diagnostics.precision_recall(diagnostics.selection_counts(labels, clean, none))
+    assert math.isnan(empty["precision"][0]) and empty["recall"] == [0.0, 0.0]
+
+
+def test_registry_errors_name_the_valid_strategies():
+    with pytest.raises(ValueError, match="Unknown strategy 'nope'.*fixed-rates.*oracle-clean"):
+        get_spec("nope")
+    with pytest.raises(ValueError, match="clean labels"):
+        make_strategy("oracle-clean")
+    with pytest.raises(ValueError, match="scenario"):
+        bench.plan(["olympiad", "moon"], ["all"], [0])
+
+
+def test_oracle_clean_selects_exactly_the_correct_samples():
+    clean = torch.tensor([0, 1, 1, 0])
+    rule = make_strategy("oracle-clean", clean_fn=lambda: clean)
+    out = rule(torch.tensor([0, 0, 1, 1]), [torch.rand(4), torch.rand(4)])
+    assert [o.tolist() for o in out] == [[0, 2], [0, 2]]
+
+
+def test_sweep_resumes_without_rerunning_finished_runs(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run(spec, progress=False):
+        calls.append(spec.key())
+        return {**spec.__dict__, "bac_mean": 0.5}
+
+    monkeypatch.setattr(bench, "run_one", fake_run)
+    out = str(tmp_path / "r.jsonl")
+    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
+    bench.sweep(specs[:3], out, progress=False)
+    assert len(calls) == 3
+    rows = bench.sweep(specs, out, progress=False)
+    assert len(calls) == 4 and calls[-1] == specs[3].key()
+    assert len(rows) == 4 and len(bench.read_results(out)) == 4
+
+
+def test_tiny_sweep_end_to_end(tmp_path):
+    out, md, figs = tmp_path / "r.jsonl", tmp_path / "R.md", tmp_path / "figs"
+    code = main(["bench", "--scenarios", "olympiad", "--strategies", "all,oracle-labels",
+                 "--seeds", "4", "--epochs", "1", "--scale", "0.1", "--device", "cpu",
+                 "--out", str(out), "--summary", str(md), "--figures", str(figs),
+                 "--no-progress"])
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["strategy"] for r in rows} == {"all", "oracle-labels"}
+    for r in rows:
+        assert r["bac_mean"] == pytest.approx((r["bac_1"] + r["bac_2"]) / 2)
+        assert len(r["history"]) == 1 and len(r["selection"]) == 1
+        assert r["environment"]["torch"] == torch.__version__
+        assert r["data"]["train"]["size"] == 300
+    oracle = next(r for r in rows if r["strategy"] == "oracle-labels")
+    assert oracle["selection"][0]["precision"] == [[1.0, 1.0], [1.0, 1.0]]
+    noisy = next(r for r in rows if r["strategy"] == "all")
+    assert noisy["selection"][0]["keep_rate"] == [[1.0, 1.0], [1.0, 1.0]]
+    assert noisy["selection"][0]["precision"][0][0] < 0.8  # the label-0 bucket is noisy
+    text = md.read_text()
+    assert "`oracle-labels`" in text and "noisy-select bench --scenarios olympiad" in text
+    assert (figs / "olympiad.png").stat().st_size > 1000
+
+
+def test_summary_table_arithmetic():
+    rows = [{"scenario": "s", "strategy": st, "seed": sd, "bac_mean": v, "points": 0, "seconds": 1}
+            for st, sd, v in [("fixed-rates", 0, 0.7), ("fixed-rates", 1, 0.8),
+                              ("oracle-clean", 0, 0.9), ("oracle-clean", 1, 0.9),
+                              ("new", 0, 0.8), ("new", 1, 0.9)]]
+    table = report.summary_table(rows).set_index("strategy")
+    assert table.loc["fixed-rates", "mean"] == pytest.approx(0.75)
+    assert table.loc["fixed-rates", "worst"] == pytest.approx(0.7)
+    assert table.loc["new", "gap_closed"] == pytest.approx((0.85 - 0.75) / (0.9 - 0.75))
+    assert math.isnan(table.loc["fixed-rates", "gap_closed"])
