@@ -44,29 +44,56 @@ class RunSpec:
         return (self.scenario, self.strategy, self.seed, self.epochs, self.scale)
 
 
+ROBUST_PREFIX = "robust:"
+
+
+def split_trainer(name: str) -> tuple[str, str]:
+    """``"robust:adaptive"`` -> ``("robust", "adaptive")``; a plain name -> ``("fixed", name)``."""
+    if name.startswith(ROBUST_PREFIX):
+        return "robust", name[len(ROBUST_PREFIX):]
+    return "fixed", name
+
+
 def run_one(spec: RunSpec, progress: bool = False) -> dict:
-    """Train and score one (scenario, strategy, seed); returns the result row."""
-    strategy_spec = get_spec(spec.strategy)
+    """Train and score one (scenario, strategy, seed); returns the result row.
+
+    ``robust:<strategy>`` trains with ``robust.train_robust`` (default schedule, teachers
+    scored) and ``<strategy>`` choosing the supervised samples; other names use the fixed loop.
+    """
+    trainer, strategy_name = split_trainer(spec.strategy)
+    strategy_spec = get_spec(strategy_name)
     device = resolve_device(spec.device)
     data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale)
     train_split = data.splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
     clean = [y.reshape(-1) for _, y in tensor_batches(train_split, device, clean_labels=True)]
     tracker = BatchTracker(batches, clean)
-    recorder = SelectionRecorder(make_strategy(spec.strategy, clean_fn=tracker.clean), tracker)
+    recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
     val = tensor_batches(data.splits["val"], device)
     test = tensor_batches(data.splits["test"], device)
 
     start = time.perf_counter()
-    pair = train_pair(tracker, val, recorder, epochs=spec.epochs, device=device,
-                      seed=spec.seed, progress=progress, on_epoch_end=recorder.end_epoch)
+    extra: dict = {}
+    if trainer == "robust":
+        from noisy_select.robust import RobustConfig, train_robust
+
+        config = RobustConfig(epochs=spec.epochs)
+        out = train_robust(tracker, val, recorder, device=device, seed=spec.seed, config=config,
+                           progress=progress, on_epoch_end=recorder.end_epoch)
+        models, history = out["models"], out["history"]
+        extra = {"trainer": "robust", "robust_config": asdict(config)}
+    else:
+        pair = train_pair(tracker, val, recorder, epochs=spec.epochs, device=device,
+                          seed=spec.seed, progress=progress, on_epoch_end=recorder.end_epoch)
+        models, history = (pair.model1, pair.model2), pair.history
     seconds = time.perf_counter() - start
-    bacs = [predict_and_evaluate(m, test, device) for m in (pair.model1, pair.model2)]
+    bacs = [predict_and_evaluate(m, test, device) for m in models]
     return {
+        **extra,
         **asdict(spec),
         "bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
         "points": points(*bacs),
-        "history": pair.history,
+        "history": history,
         "selection": recorder.epochs,
         "seconds": round(seconds, 2),
         "data": data.manifest()["counts"],
@@ -96,7 +123,7 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     for name in scenario_names:
         scenarios.get_scenario(name)
     for name in strategy_names:
-        get_spec(name)
+        get_spec(split_trainer(name)[1])
     if epochs < 1:
         raise ValueError(f"Expected `epochs` >= 1, but got {epochs}.")
     return [RunSpec(sc, st, seed, epochs, device, scale)

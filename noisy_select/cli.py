@@ -17,7 +17,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
     run(RunConfig(data=args.data, strategy=args.strategy, epochs=args.epochs, device=args.device,
                   seed=args.seed, scenario=args.scenario, out=args.out,
-                  progress=not args.no_progress))
+                  progress=not args.no_progress, trainer=args.trainer, schedule=args.schedule,
+                  keep_best=args.keep_best))
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="proxy built when --data holds no data")
     p.add_argument("--out", default="results/run.json", help="result JSON")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--trainer", default="fixed", choices=["fixed", "robust"],
+                   help="fixed: the competition's loop; robust: schedule + mean teacher + mixup")
+    p.add_argument("--schedule", default=None, help="robust: JSON file of the phase schedule")
+    p.add_argument("--keep-best", action="store_true",
+                   help="robust: keep the best epoch by validation BAC (labelled in results)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("data", help="build an offline proxy scenario into a folder")

@@ -36,6 +36,9 @@ class RunConfig:
     scenario: str = "olympiad"  # proxy scenario built when data/ holds no data
     out: str = "results/run.json"  # the result with its config
     progress: bool = True  # tqdm bars
+    trainer: str = "fixed"  # fixed: the competition's loop; robust: robust.train_robust
+    schedule: str | None = None  # robust only: JSON file of the phase schedule (None: default)
+    keep_best: bool = False  # robust only: restore the best epoch by validation BAC
 
 
 def has_split(data_dir: str, split: str) -> bool:
@@ -70,6 +73,10 @@ def run(config: RunConfig) -> dict:
         )
     if config.epochs < 1:
         raise ValueError(f"Expected `epochs` >= 1, but got {config.epochs}.")
+    if config.trainer not in ("fixed", "robust"):
+        raise ValueError(f"Expected `trainer` to be 'fixed' or 'robust', but got {config.trainer!r}.")
+    if config.trainer == "fixed" and (config.schedule or config.keep_best):
+        raise ValueError("--schedule and --keep-best apply to --trainer robust only.")
     device = resolve_device(config.device)
     print(ensure_data(config.data, config.scenario))
     splits = {s: os.path.join(config.data, s) for s in ("train", "val", "test")}
@@ -79,23 +86,37 @@ def run(config: RunConfig) -> dict:
     train_loader, val_loader = load_data(splits["train"], splits["val"])
 
     strategy = make_strategy(config.strategy)
+    result: dict = {"config": asdict(config)}
     start = time.perf_counter()
-    pair = train_pair(train_loader, val_loader, strategy, epochs=config.epochs, device=device,
-                      seed=config.seed, progress=config.progress)
-    seconds = time.perf_counter() - start
+    if config.trainer == "robust":
+        from noisy_select.robust import RobustConfig, parse_schedule, train_robust
 
-    result: dict = {"config": asdict(config), "train_seconds": round(seconds, 2)}
+        if config.schedule:
+            parse_schedule(config.schedule, config.epochs)  # a bad table fails before training
+        robust_config = RobustConfig(epochs=config.epochs, keep_best=config.keep_best)
+        out = train_robust(train_loader, val_loader, strategy, device=device, seed=config.seed,
+                           config=robust_config, schedule=config.schedule,
+                           progress=config.progress)
+        models, history = out["models"], out["history"]
+        result["robust_config"] = asdict(robust_config)
+        result["best_epoch"] = out["best_epoch"]
+    else:
+        pair = train_pair(train_loader, val_loader, strategy, epochs=config.epochs, device=device,
+                          seed=config.seed, progress=config.progress)
+        models, history = (pair.model1, pair.model2), pair.history
+    seconds = time.perf_counter() - start
+    result["train_seconds"] = round(seconds, 2)
     eval_splits = ["val"] + (["test"] if has_split(config.data, "test") else [])
     for name in eval_splits:
         loader = load_data(splits["train"], splits[name])[1]
-        bacs = [predict_and_evaluate(m, loader, device) for m in (pair.model1, pair.model2)]
+        bacs = [predict_and_evaluate(m, loader, device) for m in models]
         result[name] = {
             "bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
             "points": points(*bacs), "size": len(TaskDataset(splits[name])),
         }
         print(f"{name}: BAC model 1 {bacs[0]:.4f}, model 2 {bacs[1]:.4f}, "
               f"mean {result[name]['bac_mean']:.4f}, points {result[name]['points']}/100")
-    result["history"] = pair.history
+    result["history"] = history
     result["data"] = proxy.read_manifest(config.data) or {"official": True}
     result["environment"] = environment(device)
     print(f"Trained in {seconds:.1f} s on {device}.")
