@@ -41,7 +41,7 @@ from noisy_select.selection import (
     rank_in_class,
 )
 
-RATES = ("confident", "otsu")
+RATES = ("mpe", "confident", "otsu")
 COMBINES = ("cross", "agree", "disagree")
 
 
@@ -53,6 +53,7 @@ class AdaptiveConfig:
     history_decay: float = 0.0  # EMA weight of the past epochs' margins (0: no history)
     warmup_epochs: int = 0  # epochs at the start that keep every sample (balanced)
     buffer_size: int = 1024  # recent samples the per-class rates are estimated on
+    rates: tuple[float, float] | None = None  # known clean shares per class: no estimation
 
     def __post_init__(self) -> None:
         if self.rate not in RATES:
@@ -63,6 +64,8 @@ class AdaptiveConfig:
             raise ValueError(f"Expected `balance` in [0, 1], but got {self.balance}.")
         if not 0 <= self.history_decay < 1:
             raise ValueError(f"Expected `history_decay` in [0, 1), but got {self.history_decay}.")
+        if self.rates is not None and not all(0 <= r <= 1 for r in self.rates):
+            raise ValueError(f"Expected `rates` in [0, 1], but got {self.rates}.")
         if self.warmup_epochs < 0 or self.buffer_size < 1:
             raise ValueError("Expected `warmup_epochs` >= 0 and `buffer_size` >= 1.")
 
@@ -128,6 +131,58 @@ def confident_rates(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     flagged_c = (flagged.to(loss.dtype).unsqueeze(-1) * members).sum(-2)
     n_c = members.sum(-2)
     return torch.where(n_c > 0, 1 - flagged_c / n_c.clamp(min=1), torch.ones_like(flagged_c))
+
+
+def mpe_rates(loss: torch.Tensor, labels: torch.Tensor,
+              quantiles: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)) -> torch.Tensor:
+    """Clean share of each label by mixture proportion estimation across the two buckets.
+
+    The wrongly labelled samples of label ``c`` are images of the other class ``o``, so their
+    probability of ``o`` is distributed like that of the samples labelled ``o``. Among the
+    samples most confidently ``o`` (the top ``q`` of label ``o`` by ``p(o)``), the share reached
+    by label ``c``, divided by ``q``, tends to ``r_c = n_c / (1 - n_o)`` where ``n_c`` is the noise
+    rate of label ``c``; the model's own errors enter both sides and cancel. ``r_c`` is the
+    smallest ratio over ``quantiles``; solving the two ratios for the noise rates gives
+    ``n_c = r_c (1 - r_o) / (1 - r_c r_o)``. A model that cannot tell the buckets apart gives
+    ratios near 1 and so keeps everything.
+
+    Parameters
+    ----------
+    loss : torch.Tensor
+        ``(..., n)`` cross-entropy losses of the given labels.
+    labels : torch.Tensor
+        ``(n,)`` labels 0 or 1; -1 marks an empty slot.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(..., 2)`` estimated clean shares ``1 - n_c``, in [0, 1].
+    """
+    p_given = torch.exp(-loss)
+    p1 = torch.where(labels == 1, p_given, 1 - p_given)
+    ratios = []
+    for c in (0, 1):
+        o = 1 - c
+        score = p1 if o == 1 else 1 - p1  # probability of the other class
+        in_c, in_o = labels == c, labels == o
+        n_c, n_o = in_c.sum().to(loss.dtype), in_o.sum().to(loss.dtype)
+        ranked = torch.where(in_o, score, torch.full_like(score, -torch.inf))
+        ranked = ranked.sort(dim=-1, descending=True).values
+        best = torch.ones_like(loss[..., 0])
+        for q in quantiles:
+            k = (torch.ceil(q * n_o) - 1).clamp(min=0).long()
+            tau = ranked.gather(-1, k.expand(*ranked.shape[:-1], 1))
+            share_o = ((score >= tau) & in_o).to(loss.dtype).sum(-1) / n_o.clamp(min=1)
+            share_c = ((score >= tau) & in_c).to(loss.dtype).sum(-1) / n_c.clamp(min=1)
+            best = torch.minimum(best, share_c / share_o.clamp(min=1e-6))
+        ratios.append(torch.where((n_c > 0) & (n_o > 0), best, torch.zeros_like(best)))
+    r0, r1 = ratios
+    denominator = 1 - r0 * r1
+    ok = denominator > 1e-3
+    safe = torch.where(ok, denominator, torch.ones_like(denominator))
+    n0 = torch.where(ok, r0 * (1 - r1) / safe, torch.zeros_like(r0))
+    n1 = torch.where(ok, r1 * (1 - r0) / safe, torch.zeros_like(r1))
+    return 1 - torch.stack([n0, n1], dim=-1).clamp(0, 1)
 
 
 def otsu_rates(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -215,8 +270,10 @@ class AdaptiveSelection:
         self.buffer[:, slots] = loss[:, -n:]
         self.buffer_labels[slots] = labels[-n:]
         self.cursor = (self.cursor + n) % size
-        estimate = confident_rates if self.config.rate == "confident" else otsu_rates
-        return estimate(self.buffer, self.buffer_labels)
+        if self.config.rates is not None:
+            return torch.tensor(self.config.rates, device=loss.device).expand(2, 2)
+        estimate = {"mpe": mpe_rates, "confident": confident_rates, "otsu": otsu_rates}
+        return estimate[self.config.rate](self.buffer, self.buffer_labels)
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
         labels, loss = prepare(targets, losses)

@@ -3,9 +3,10 @@ against the clean labels, and the per-sample losses of the last epoch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
+from torch.utils.data import DataLoader
 
 
 class BatchTracker:
@@ -14,7 +15,7 @@ class BatchTracker:
     ``clean`` holds the clean labels ``(B,)`` of each batch, in order.
     """
 
-    def __init__(self, batches: Iterable, clean: list[torch.Tensor]) -> None:
+    def __init__(self, batches: Sequence | DataLoader, clean: list[torch.Tensor]) -> None:
         self.batches, self.clean_batches, self.index = batches, clean, -1
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -68,7 +68,7 @@ class SmallMobileNet(nn.Module):
 def parse_seed_text(text: str) -> list[dict]:
     """Cells ``{"cell_type": "markdown" | "code", "source": str}`` of the seed's rendering."""
     cells: list[dict] = []
-    kind, lines = "markdown", []
+    kind, lines = "markdown", list[str]()
 
     def flush() -> None:
         source = "\n".join(lines).strip("\n")

@@ -127,10 +127,10 @@ def weights_for(phases: list[Phase], epoch: int) -> dict[str, float]:
 @torch.no_grad()
 def ema_update(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """``teacher = decay * teacher + (1 - decay) * student`` for parameters; buffers are copied."""
-    for t, s in zip(teacher.parameters(), student.parameters()):
-        t.mul_(decay).add_(s.detach(), alpha=1 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers()):
-        t.copy_(s)
+    for p_t, p_s in zip(teacher.parameters(), student.parameters()):
+        p_t.mul_(decay).add_(p_s.detach(), alpha=1 - decay)
+    for b_t, b_s in zip(teacher.buffers(), student.buffers()):
+        b_t.copy_(b_s)
 
 
 def mixup(inputs: torch.Tensor, labels: torch.Tensor, lam: float, perm: torch.Tensor,
@@ -229,7 +229,7 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
                 # Tarvainen & Valpola's ramp: early on the teacher follows the student closely.
                 ema_update(t, s, min(1 - 1 / (step + 1), config.ema_decay))
             step += 1
-        row = {"epoch": epoch, "weights": w}
+        row: dict = {"epoch": epoch, "weights": w}
         for name, models in (("val_bac", students), ("teacher_val_bac", teachers)):
             for m, model in enumerate(models, start=1):
                 row[f"{name}_{m}"] = predict_and_evaluate(model, val_loader, device)
@@ -239,8 +239,8 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
         if on_epoch_end is not None:
             on_epoch_end(epoch)
         chosen = teachers if config.final == "teacher" else students
-        score = sum(row[f"{'teacher_' if config.final == 'teacher' else ''}val_bac_{m}"]
-                    for m in (1, 2)) / 2
+        prefix = "teacher_" if config.final == "teacher" else ""
+        score = (row[f"{prefix}val_bac_1"] + row[f"{prefix}val_bac_2"]) / 2
         if config.keep_best and (best is None or score > best[0]):
             best = (score, epoch, [copy.deepcopy(m.state_dict()) for m in chosen])
     chosen = teachers if config.final == "teacher" else students

@@ -141,7 +141,7 @@ def load_source(source: str) -> tuple[np.ndarray, np.ndarray]:
         images = np.zeros((len(small), 28, 28), dtype=np.uint8)
         for i, img in enumerate(small):
             images[i, 4:24, 4:24] = np.asarray(
-                Image.fromarray(img, mode="L").resize((20, 20), Image.BILINEAR)
+                Image.fromarray(img, mode="L").resize((20, 20), Image.Resampling.BILINEAR)
             )
         return images, digits.target.astype(np.int64)
     raise ValueError(f"Expected `source` to be 'mnist' or 'digits', but got {source!r}.")

@@ -93,12 +93,17 @@ REGISTRY: dict[str, StrategySpec] = {
             for name, desc, kw in [
                 ("adaptive", "confident-learning rates, cross, balanced", {}),
                 ("adaptive-otsu", "rates from a 2-means split", {"rate": "otsu"}),
+                ("adaptive-mpe", "rates by mixture proportion estimation", {"rate": "mpe"}),
                 ("adaptive-unbalanced", "no class balancing", {"balance": 0.0}),
                 ("adaptive-history", "rank by an EMA of losses over epochs",
                  {"history_decay": 0.5}),
                 ("adaptive-agree", "both models must keep", {"combine": "agree"}),
                 ("adaptive-disagree", "Co-teaching+ disagreement", {"combine": "disagree"}),
                 ("adaptive-warmup", "first epoch keeps all, balanced", {"warmup_epochs": 1}),
+                ("resample-fixed", "known rates 0.50 / 0.93, resampled, unbalanced",
+                 {"rates": (0.5, 0.93), "balance": 0.0}),
+                ("resample-fixed-balanced", "known rates 0.50 / 0.93, resampled, balanced",
+                 {"rates": (0.5, 0.93)}),
             ]
         ],
         StrategySpec(

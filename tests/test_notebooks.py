@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 
 from noisy_select import notebooks
 from noisy_select.cli import main
-from noisy_select.competition import SmallMobileNet, TRAIN_DATASET_URL, VAL_DATASET_URL
+from noisy_select.competition import TRAIN_DATASET_URL, VAL_DATASET_URL, SmallMobileNet
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_TEXT = ROOT.parent / "shared" / "seeds" / "000_65b619e6566df108.txt"

@@ -13,6 +13,7 @@ from noisy_select.adaptive import (
     class_balanced_weights,
     confident_rates,
     keep_share_per_class,
+    mpe_rates,
     otsu_threshold,
     resample,
 )
@@ -157,6 +158,20 @@ def test_confident_rates_on_a_hand_made_buffer():
     assert rates.tolist() == pytest.approx([0.75, 0.5])
     empty = confident_rates(torch.ones(3), torch.tensor([0, 0, -1]))
     assert empty[1] == 1.0
+
+
+def test_mpe_rates_on_a_hand_made_buffer():
+    # Label 1: four clean class-1 samples, p1 = 0.9 .. 0.6. Label 0: the same four class-1
+    # images (wrongly labelled) and four class-0 images with p1 = 0.1.
+    p1 = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.9, 0.8, 0.7, 0.6, 0.1, 0.1, 0.1, 0.1])
+    labels = torch.tensor([1] * 4 + [0] * 8)
+    loss = -torch.log(torch.where(labels == 1, p1, 1 - p1))
+    # r0: among the top of label 1 by p1, label 0 reaches half the share -> 0.5; r1 = 0
+    # (no label-1 sample looks like class 0) -> n0 = 0.5 * 1 / 1, n1 = 0.
+    assert mpe_rates(loss, labels).tolist() == pytest.approx([0.5, 1.0])
+    # A model that cannot tell the labels apart: every ratio is 1, so everything is kept.
+    assert mpe_rates(torch.full((12,), 0.69), labels).tolist() == [1.0, 1.0]
+    assert mpe_rates(loss[:4], labels[:4]).tolist() == [1.0, 1.0]  # one label only
 
 
 def test_keep_share_per_class_keeps_the_lowest_scores():
