@@ -54,6 +54,7 @@ class AdaptiveConfig:
     warmup_epochs: int = 0  # epochs at the start that keep every sample (balanced)
     buffer_size: int = 1024  # recent samples the per-class rates are estimated on
     rates: tuple[float, float] | None = None  # known clean shares per class: no estimation
+    tightest: bool = True  # mpe: keep the smallest ratio seen since the buffer filled up
 
     def __post_init__(self) -> None:
         if self.rate not in RATES:
@@ -133,18 +134,17 @@ def confident_rates(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return torch.where(n_c > 0, 1 - flagged_c / n_c.clamp(min=1), torch.ones_like(flagged_c))
 
 
-def mpe_rates(loss: torch.Tensor, labels: torch.Tensor,
-              quantiles: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)) -> torch.Tensor:
-    """Clean share of each label by mixture proportion estimation across the two buckets.
+def mpe_ratios(loss: torch.Tensor, labels: torch.Tensor,
+               quantiles: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)) -> torch.Tensor:
+    """Tail ratios ``r_c`` of mixture proportion estimation across the two label buckets.
 
     The wrongly labelled samples of label ``c`` are images of the other class ``o``, so their
     probability of ``o`` is distributed like that of the samples labelled ``o``. Among the
     samples most confidently ``o`` (the top ``q`` of label ``o`` by ``p(o)``), the share reached
-    by label ``c``, divided by ``q``, tends to ``r_c = n_c / (1 - n_o)`` where ``n_c`` is the noise
-    rate of label ``c``; the model's own errors enter both sides and cancel. ``r_c`` is the
-    smallest ratio over ``quantiles``; solving the two ratios for the noise rates gives
-    ``n_c = r_c (1 - r_o) / (1 - r_c r_o)``. A model that cannot tell the buckets apart gives
-    ratios near 1 and so keeps everything.
+    by label ``c``, divided by ``q``, tends to ``r_c = n_c / (1 - n_o)``, where ``n_c`` is the
+    noise rate of label ``c``; the model's own errors enter both sides and cancel. A tail that
+    still holds class-``c`` images only raises the ratio, so each ratio is an upper bound;
+    ``r_c`` is the smallest over ``quantiles``.
 
     Parameters
     ----------
@@ -156,33 +156,47 @@ def mpe_rates(loss: torch.Tensor, labels: torch.Tensor,
     Returns
     -------
     torch.Tensor
-        ``(..., 2)`` estimated clean shares ``1 - n_c``, in [0, 1].
+        ``(..., 2)`` ratios in [0, 1]; 0 where a label has no sample.
     """
     p_given = torch.exp(-loss)
     p1 = torch.where(labels == 1, p_given, 1 - p_given)
+    q = torch.tensor(quantiles, dtype=loss.dtype, device=loss.device)
     ratios = []
     for c in (0, 1):
         o = 1 - c
-        score = p1 if o == 1 else 1 - p1  # probability of the other class
+        score = p1 if o == 1 else 1 - p1  # probability of the other class, (..., n)
         in_c, in_o = labels == c, labels == o
         n_c, n_o = in_c.sum().to(loss.dtype), in_o.sum().to(loss.dtype)
         ranked = torch.where(in_o, score, torch.full_like(score, -torch.inf))
         ranked = ranked.sort(dim=-1, descending=True).values
-        best = torch.ones_like(loss[..., 0])
-        for q in quantiles:
-            k = (torch.ceil(q * n_o) - 1).clamp(min=0).long()
-            tau = ranked.gather(-1, k.expand(*ranked.shape[:-1], 1))
-            share_o = ((score >= tau) & in_o).to(loss.dtype).sum(-1) / n_o.clamp(min=1)
-            share_c = ((score >= tau) & in_c).to(loss.dtype).sum(-1) / n_c.clamp(min=1)
-            best = torch.minimum(best, share_c / share_o.clamp(min=1e-6))
+        k = (torch.ceil(q * n_o) - 1).clamp(min=0).long()  # (Q,) rank of each quantile
+        tau = ranked[..., k].unsqueeze(-1)  # (..., Q, 1)
+        above = score.unsqueeze(-2) >= tau  # (..., Q, n)
+        share_o = (above & in_o).to(loss.dtype).sum(-1) / n_o.clamp(min=1)
+        share_c = (above & in_c).to(loss.dtype).sum(-1) / n_c.clamp(min=1)
+        best = (share_c / share_o.clamp(min=1e-6)).amin(-1).clamp(max=1)
         ratios.append(torch.where((n_c > 0) & (n_o > 0), best, torch.zeros_like(best)))
-    r0, r1 = ratios
+    return torch.stack(ratios, dim=-1)
+
+
+def clean_shares_from_ratios(ratios: torch.Tensor) -> torch.Tensor:
+    """``(..., 2)`` clean shares ``1 - n_c`` from the ratios ``r_c = n_c / (1 - n_o)``.
+
+    Solving both: ``n_c = r_c (1 - r_o) / (1 - r_c r_o)``. Ratios near 1 on both sides (a
+    model that cannot tell the labels apart) give no noise, so everything is kept.
+    """
+    r0, r1 = ratios.unbind(-1)
     denominator = 1 - r0 * r1
     ok = denominator > 1e-3
     safe = torch.where(ok, denominator, torch.ones_like(denominator))
     n0 = torch.where(ok, r0 * (1 - r1) / safe, torch.zeros_like(r0))
     n1 = torch.where(ok, r1 * (1 - r0) / safe, torch.zeros_like(r1))
     return 1 - torch.stack([n0, n1], dim=-1).clamp(0, 1)
+
+
+def mpe_rates(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``(..., 2)`` clean share of each label by mixture proportion estimation."""
+    return clean_shares_from_ratios(mpe_ratios(loss, labels))
 
 
 def otsu_rates(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -245,6 +259,7 @@ class AdaptiveSelection:
         self.buffer_labels: torch.Tensor | None = None  # (buffer_size,) their labels, -1 empty
         self.cursor = 0
         self.last_rates: torch.Tensor | None = None  # (2 models, 2 classes), for diagnostics
+        self.ratio_bound: torch.Tensor | None = None  # (2, 2) tightest mpe ratios so far
 
     def _score(self, loss: torch.Tensor, epoch: int, position: int) -> torch.Tensor:
         """What each class is ranked by: the loss, or its EMA over epochs."""
@@ -272,8 +287,18 @@ class AdaptiveSelection:
         self.cursor = (self.cursor + n) % size
         if self.config.rates is not None:
             return torch.tensor(self.config.rates, device=loss.device).expand(2, 2)
-        estimate = {"mpe": mpe_rates, "confident": confident_rates, "otsu": otsu_rates}
-        return estimate[self.config.rate](self.buffer, self.buffer_labels)
+        if self.config.rate == "mpe":
+            ratios = mpe_ratios(self.buffer, self.buffer_labels)
+            if self.config.tightest:
+                # Each ratio bounds the true one from above: the smallest seen is the best
+                # estimate. Only full buffers count, so that a small sample cannot set it.
+                full = (self.buffer_labels >= 0).all()
+                bound = ratios if self.ratio_bound is None else torch.minimum(self.ratio_bound, ratios)
+                self.ratio_bound = torch.where(full, bound, torch.ones_like(bound))
+                ratios = torch.minimum(ratios, self.ratio_bound)
+            return clean_shares_from_ratios(ratios)
+        estimate = confident_rates if self.config.rate == "confident" else otsu_rates
+        return estimate(self.buffer, self.buffer_labels)
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
         labels, loss = prepare(targets, losses)

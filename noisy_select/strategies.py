@@ -93,7 +93,10 @@ REGISTRY: dict[str, StrategySpec] = {
             for name, desc, kw in [
                 ("adaptive", "confident-learning rates, cross, balanced", {}),
                 ("adaptive-otsu", "rates from a 2-means split", {"rate": "otsu"}),
-                ("adaptive-mpe", "rates by mixture proportion estimation", {"rate": "mpe"}),
+                ("adaptive-mpe", "rates by mixture proportion estimation, tightest bound",
+                 {"rate": "mpe"}),
+                ("adaptive-mpe-current", "rates by mixture proportion estimation, current only",
+                 {"rate": "mpe", "tightest": False}),
                 ("adaptive-unbalanced", "no class balancing", {"balance": 0.0}),
                 ("adaptive-history", "rank by an EMA of losses over epochs",
                  {"history_decay": 0.5}),
