@@ -91,3 +91,29 @@ def test_summary_table_arithmetic():
     assert table.loc["fixed-rates", "worst"] == pytest.approx(0.7)
     assert table.loc["new", "gap_closed"] == pytest.approx((0.85 - 0.75) / (0.9 - 0.75))
     assert math.isnan(table.loc["fixed-rates", "gap_closed"])
+
+
+def test_speed_measures_a_call_and_a_step(capsys):
+    from noisy_select.speed import measure, seed_select_indices
+
+    result = measure(torch.device("cpu"), "fixed-rates", repeats=5)
+    assert 0 < result["call_s"] < result["step_s"] and 0 < result["seed_call_s"]
+    assert result["share_of_step"] == pytest.approx(result["call_s"] / result["step_s"])
+    targets = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    peer = torch.arange(8, dtype=torch.float32)
+    # The seed's rule keeps int(4 * 0.85) = 3 of each class by the peer's loss.
+    assert sorted(seed_select_indices(targets, [peer, peer])[0].tolist()) == [0, 1, 2, 4, 5, 6]
+    assert main(["speed", "--strategy", "all", "--device", "cpu", "--repeats", "5"]) == 0
+    assert "us/call" in capsys.readouterr().out
+
+
+def test_summary_command_reads_a_results_file(tmp_path):
+    rows = [{"scenario": "olympiad", "strategy": "all", "seed": s, "bac_mean": 0.5, "points": 0,
+             "seconds": 1.0, "history": [{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5}],
+             "selection": [{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}]} for s in (0, 1)]
+    results = tmp_path / "r.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "R.md"
+    assert main(["summary", "--results", str(results), "--out", str(out),
+                 "--figures", str(tmp_path / "f")]) == 0
+    assert "| `all` | 0.500 | 0.000 | 0.500 | 0.0 |  | 2 |" in out.read_text()
