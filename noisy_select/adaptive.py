@@ -5,7 +5,9 @@ Imports torch and the standard library only: the submission notebook inlines it.
 Each call, for each model:
 
 1. **estimate** the share of correctly labelled samples of each class from a ring buffer of
-   that model's recent losses: ``rate="confident"`` removes, per given label, the share that
+   that model's recent losses: ``rate="mpe"`` (the default) by mixture proportion estimation
+   across the two labels (``mpe_ratios``), keeping the tightest bound seen so far;
+   ``rate="confident"`` removes, per given label, the share that
    confident learning flags as belonging to the other class (probability of class ``k`` at
    least ``t_k``, the mean probability of ``k`` over the samples labelled ``k``, with
    ``p = exp(-loss)``; cleanlab's off-diagonal of the confident joint); ``rate="otsu"`` takes
@@ -47,10 +49,10 @@ COMBINES = ("cross", "agree", "disagree")
 
 @dataclass(frozen=True)
 class AdaptiveConfig:
-    rate: str = "confident"  # how each class's clean share is estimated (module docstring)
+    rate: str = "mpe"  # how each class's clean share is estimated (module docstring)
     combine: str = "cross"  # cross: peer decides; agree: both; disagree: Co-teaching+
     balance: float = 1.0  # 1: classes share the batch equally; 0: by their kept counts
-    history_decay: float = 0.0  # EMA weight of the past epochs' margins (0: no history)
+    history_decay: float = 0.0  # EMA weight of the past epochs' losses (0: no history)
     warmup_epochs: int = 0  # epochs at the start that keep every sample (balanced)
     buffer_size: int = 1024  # recent samples the per-class rates are estimated on
     rates: tuple[float, float] | None = None  # known clean shares per class: no estimation

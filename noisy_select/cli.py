@@ -69,7 +69,11 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
 
     rows = bench.read_results(args.results)
-    report.summarize(rows, args.out, args.figures, args.command_line)
+    command = args.command_line
+    if args.commands:
+        with open(args.commands) as f:
+            command = f.read().strip() + "\n" + command
+    report.summarize(rows, args.out, args.figures, command)
     print(f"Wrote {args.out} and figures in {args.figures} from {len(rows)} runs.")
 
 
@@ -156,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results/bench.jsonl")
     p.add_argument("--out", default="results/RESULTS.md")
     p.add_argument("--figures", default="results/figures")
+    p.add_argument("--commands", default=None,
+                   help="text file with the bench commands that wrote the results, listed first")
     p.set_defaults(func=_cmd_summary)
     return parser
 

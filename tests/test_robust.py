@@ -73,7 +73,7 @@ def test_tiny_robust_run_end_to_end(tiny_proxy, tmp_path):
                                                                   "teacher": 1}}))
     code = main(["run", "--data", str(root), "--trainer", "robust", "--epochs", "2",
                  "--schedule", str(schedule), "--keep-best", "--device", "cpu",
-                 "--out", str(out), "--no-progress", "--strategy", "adaptive"])
+                 "--out", str(out), "--no-progress", "--strategy", "adaptive-mpe"])
     assert code == 0
     result = json.loads(out.read_text())
     assert result["config"]["trainer"] == "robust" and result["robust_config"]["keep_best"]

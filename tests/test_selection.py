@@ -181,11 +181,15 @@ def test_keep_share_per_class_keeps_the_lowest_scores():
     assert keep.tolist() == [False, True, False, True, False, True]  # at least one per class
 
 
-def test_adaptive_drops_the_high_loss_samples_and_balances_the_classes():
+@pytest.mark.parametrize("rate", ["mpe", "confident"])
+def test_adaptive_drops_the_high_loss_samples_and_balances_the_classes(rate):
+    # Label 0: ten confident 0s and ten samples the model puts in class 1 (p1 = 0.95);
+    # label 1: eighteen confident 1s and two it puts in class 0. Both estimators find 0.5 / 0.9
+    # (mpe: r0 = 0.5 / 0.9, r1 = 0.1 / 0.5, so n0 = 0.5 and n1 = 0.1).
     labels = torch.tensor([0] * 20 + [1] * 20)
     peer = torch.cat([torch.full((10,), 0.05), torch.full((10,), 3.0),
                       torch.full((18,), 0.1), torch.full((2,), 4.0)])
-    rule = AdaptiveSelection()
+    rule = AdaptiveSelection(rate=rate)
     sel = rule(labels, [torch.rand(40), peer])[0]
     assert set(sel.tolist()) == set(range(10)) | set(range(20, 38))
     assert torch.bincount(labels[sel], minlength=2).tolist() == [20, 20]
@@ -259,7 +263,7 @@ def test_bad_labels_and_shapes_raise_value_error(name):
 
 
 @pytest.mark.parametrize("name", ["seed-coteaching", "fixed-rates",
-                                  "adaptive", "your_select_indices"])
+                                  "adaptive-mpe", "adaptive-confident", "your_select_indices"])
 def test_nan_and_inf_losses_rank_as_worst(name):
     labels = torch.tensor([0] * 8 + [1] * 8)
     peer = torch.linspace(0.01, 0.2, 16)
