@@ -104,17 +104,20 @@ def is_solution(cell: dict) -> bool:
 
 def _module_body(module) -> str:
     """A module's source without its docstring and its ``__future__`` / package imports."""
-    tree = ast.parse(inspect.getsource(module))
+    source = inspect.getsource(module)
+    lines = source.splitlines()
     keep = []
-    for i, node in enumerate(tree.body):
+    for i, node in enumerate(ast.parse(source).body):
         if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue
         if isinstance(node, ast.ImportFrom) and (
             node.module == "__future__" or (node.module or "").startswith("noisy_select")
         ):
             continue
-        keep.append(ast.get_source_segment(inspect.getsource(module), node))
-    return "\n\n".join(k for k in keep if k)
+        # Decorators (``@dataclass``) sit above the node's own first line.
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        keep.append("\n".join(lines[first - 1 : node.end_lineno]))
+    return "\n\n".join(keep)
 
 
 def solution_source(strategy: str = "your_select_indices") -> str:

@@ -159,3 +159,19 @@ def test_notebook_sections_follow_the_seed():
     for heading in headings(notebooks.seed_cells()):
         title = heading.split(" ", 1)[1]
         assert any(title in h for h in ours), f"section {heading!r} missing or out of order"
+
+
+def test_inlined_solution_behaves_like_the_package_rule():
+    from noisy_select.solution import YourSelectIndices
+
+    namespace: dict = {}
+    exec(compile(notebooks.solution_source(), "solution-cell", "exec"), namespace)
+    assert vars(namespace["YOUR_CONFIG"]) == vars(YourSelectIndices().config)
+    gen = torch.Generator().manual_seed(0)
+    ours = YourSelectIndices()
+    for _ in range(12):
+        targets = torch.randint(0, 2, (128,), generator=gen)
+        losses = [torch.rand(128, generator=gen) * 3 for _ in range(2)]
+        inlined = namespace["your_select_indices"](targets, losses)
+        for a, b in zip(inlined, ours(targets, losses)):
+            assert torch.equal(a, b)
