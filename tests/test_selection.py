@@ -281,3 +281,31 @@ def test_cuda_inputs_give_cuda_indices(name):
     rule = fresh(name, clean=targets)
     check_output(rule(targets, [torch.rand(64, device="cuda"), torch.rand(64, device="cuda")]),
                  targets)
+
+
+def simulated_buffer(prior1, flip_01, flip_10, separation, n=2048, seed=0):
+    """Losses of a model whose logit is ``separation * (+-1) + N(0, 1)`` on noisy labels."""
+    gen = torch.Generator().manual_seed(seed)
+    clean = (torch.rand(n, generator=gen) < prior1).long()
+    u = torch.rand(n, generator=gen)
+    labels = torch.where(clean == 1, (u >= flip_10).long(), (u < flip_01).long())
+    p1 = torch.sigmoid(separation * (2 * clean - 1).float() + torch.randn(n, generator=gen))
+    loss = -torch.log(torch.where(labels == 1, p1, 1 - p1))
+    truth = [float((clean[labels == c] == c).float().mean()) for c in (0, 1)]
+    return loss, labels, truth
+
+
+@pytest.mark.parametrize("noise", [(0.65, 0.1, 0.484), (0.2, 0.3, 0.3), (0.3, 0.0, 0.4),
+                                   (0.65, 0.0, 0.0)],
+                         ids=["olympiad", "symmetric", "minority-flip", "clean"])
+@pytest.mark.parametrize("separation", [0.7, 1.5])
+def test_mpe_tracks_the_true_clean_shares(noise, separation):
+    loss, labels, truth = simulated_buffer(*noise, separation)
+    est = mpe_rates(loss, labels).tolist()
+    assert est == pytest.approx(truth, abs=0.1), (est, truth)
+
+
+def test_confident_counting_blames_a_weak_model_for_noise():
+    loss, labels, truth = simulated_buffer(0.65, 0.1, 0.484, separation=0.7)
+    assert confident_rates(loss, labels)[1] < truth[1] - 0.15  # label 1 looks far noisier
+    assert mpe_rates(loss, labels)[1] > truth[1] - 0.1
