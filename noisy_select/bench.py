@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from noisy_select import scenarios
-from noisy_select.competition import NUM_EPOCHS, points, predict_and_evaluate
+from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, points, predict_and_evaluate
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.strategies import get_spec, make_strategy
 from noisy_select.training import (
@@ -66,7 +66,8 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale)
     train_split = data.splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
-    clean = [y.reshape(-1) for _, y in tensor_batches(train_split, device, clean_labels=True)]
+    clean_labels = torch.from_numpy(train_split.clean).to(device)
+    clean = list(clean_labels.split(BATCH_SIZE))
     tracker = BatchTracker(batches, clean)
     recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
     val = tensor_batches(data.splits["val"], device)

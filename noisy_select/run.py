@@ -9,8 +9,12 @@ import socket
 import time
 from dataclasses import asdict, dataclass
 
+import torchvision.transforms as transforms
+from torch.utils.data import DataLoader
+
 from noisy_select import proxy
 from noisy_select.competition import (
+    BATCH_SIZE,
     NUM_EPOCHS,
     SEED,
     TRAIN_DATASET_URL,
@@ -56,11 +60,17 @@ def describe_data(data_dir: str) -> str:
     )
 
 
-def ensure_data(data_dir: str, scenario: str = "olympiad", seed: int = SEED) -> str:
-    """Use the data in ``data_dir`` if it has train/ and val/, else build the proxy there."""
+def ensure_data(data_dir: str, scenario: str = "olympiad", seed: int = SEED, *,
+                download: bool = False, scale: float = 1.0) -> str:
+    """Use the data in ``data_dir`` if it has train/ and val/; else download the official data
+    (``download`` and Google Drive answers) or build the proxy there. Returns the one line
+    that says which data it is."""
     if not (has_split(data_dir, "train") and has_split(data_dir, "val")):
-        print(f"No data in {data_dir}: building the offline proxy {scenario!r} (seed {seed}).")
-        proxy.build_proxy(data_dir, scenario, seed, force=True)
+        if download and google_drive_reachable():
+            download_official(data_dir)
+        else:
+            print(f"No data in {data_dir}: building the offline proxy {scenario!r} (seed {seed}).")
+            proxy.build_proxy(data_dir, scenario, seed, force=True, scale=scale)
     return describe_data(data_dir)
 
 
@@ -108,11 +118,12 @@ def run(config: RunConfig) -> dict:
     result["train_seconds"] = round(seconds, 2)
     eval_splits = ["val"] + (["test"] if has_split(config.data, "test") else [])
     for name in eval_splits:
-        loader = load_data(splits["train"], splits[name])[1]
+        loader: DataLoader = DataLoader(TaskDataset(splits[name], transform=transforms.ToTensor()),
+                            batch_size=BATCH_SIZE)
         bacs = [predict_and_evaluate(m, loader, device) for m in models]
         result[name] = {
             "bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
-            "points": points(*bacs), "size": len(TaskDataset(splits[name])),
+            "points": points(*bacs), "size": len(loader.dataset),  # type: ignore[arg-type]
         }
         print(f"{name}: BAC model 1 {bacs[0]:.4f}, model 2 {bacs[1]:.4f}, "
               f"mean {result[name]['bac_mean']:.4f}, points {result[name]['points']}/100")
@@ -129,18 +140,9 @@ def run(config: RunConfig) -> dict:
 
 
 def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
-    """Data for the working notebook; returns the one line that says which data it is.
-
-    Uses what ``data_dir`` holds; else downloads the official data when Google Drive answers
-    (not in smoke mode); else builds the offline proxy (a tenth of its size in smoke mode).
-    """
-    if has_split(data_dir, "train") and has_split(data_dir, "val"):
-        return describe_data(data_dir)
-    if not smoke and google_drive_reachable():
-        download_official(data_dir)
-        return describe_data(data_dir)
-    proxy.build_proxy(data_dir, "olympiad", SEED, force=True, scale=0.1 if smoke else 1.0)
-    return describe_data(data_dir)
+    """Data for the working notebook: the official download when online, else the proxy
+    (a tenth of its size, and no download attempt, in smoke mode)."""
+    return ensure_data(data_dir, download=not smoke, scale=0.1 if smoke else 1.0)
 
 
 def clean_label_batches(data_dir: str, batch_size: int) -> list:
