@@ -309,7 +309,10 @@ class AdaptiveSelection:
         if size == 0:
             empty = torch.zeros(0, dtype=torch.long, device=labels.device)
             return [empty, empty.clone()]
-        epoch, position = self.counter.step(labels)
+        epoch, position = 0, 0
+        if self.config.history_decay > 0 or self.config.warmup_epochs > 0:
+            # Only history and warm-up need the epoch; finding it may read the targets.
+            epoch, position = self.counter.step(labels)
         score = self._score(loss, epoch, position)
         rates = self.last_rates = self._rates(loss, labels)
         if epoch < self.config.warmup_epochs:
