@@ -75,22 +75,26 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
 
     os.makedirs(fig_dir, exist_ok=True)
     paths = []
+    names = list(dict.fromkeys(r["strategy"] for r in rows))
+    colors = {n: plt.get_cmap("tab20")(i % 20) for i, n in enumerate(names)}
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
         bac = _curves(rows, scenario, lambda r: [(h["val_bac_1"] + h["val_bac_2"]) / 2
                                                   for h in r["history"]])
         for name, curve in bac.items():
-            axes[0].plot(range(1, len(curve) + 1), curve, marker="o", label=name)
+            axes[0].plot(range(1, len(curve) + 1), curve, marker="o", label=name,
+                         color=colors[name])
         axes[0].set(title=f"{scenario}: validation BAC (mean of both models)", xlabel="epoch",
                     ylabel="BAC")
         for cls, ax in zip((0, 1), axes[1:]):
             prec = _curves(rows, scenario, lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
                                                            for e in r["selection"]])
             for name, curve in prec.items():
-                ax.plot(range(1, len(curve) + 1), curve, marker="o", label=name)
+                ax.plot(range(1, len(curve) + 1), curve, marker="o", label=name,
+                        color=colors[name])
             ax.set(title=f"precision of the selection, label {cls}", xlabel="epoch",
-                   ylabel="share correctly labelled", ylim=(0, 1.02))
-        axes[0].legend(fontsize=7)
+                   ylabel="share correctly labelled")
+        axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         path = os.path.join(fig_dir, f"{scenario}.png")
         fig.savefig(path, bbox_inches="tight", dpi=90)
         plt.close(fig)

@@ -1,0 +1,35 @@
+"""Regenerate docs/RESULTS.md and docs/figures from the raw bench rows.
+
+Writes docs/results/commands.txt: for each (scenario, strategy) group of rows, the bench
+command that reproduces exactly those rows (each run is a pure function of scenario, strategy
+and seed; the sweep was run in several resumable pieces into one results file).
+"""
+
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+results = sys.argv[1] if len(sys.argv) > 1 else "results/bench.jsonl"
+os.makedirs("docs/results", exist_ok=True)
+shutil.copy(results, "docs/results/bench.jsonl")
+groups: dict = collections.defaultdict(set)
+for line in open(results):
+    row = json.loads(line)
+    groups[(row["strategy"], row["epochs"], row["scale"])].add((row["scenario"], row["seed"]))
+commands = []
+for (strategy, epochs, scale), runs in sorted(groups.items()):
+    by_seeds: dict = collections.defaultdict(list)
+    for scenario in sorted({s for s, _ in runs}):
+        seeds = tuple(sorted(seed for s, seed in runs if s == scenario))
+        by_seeds[seeds].append(scenario)
+    for seeds, scenarios in by_seeds.items():
+        commands.append(f"noisy-select bench --scenarios {','.join(scenarios)} --strategies {strategy} "
+                        f"--seeds {','.join(map(str, seeds))} --jobs 2 --out results/bench.jsonl")
+with open("docs/results/commands.txt", "w") as f:
+    f.write("\n".join(commands) + "\n")
+subprocess.run(["noisy-select", "summary", "--results", "docs/results/bench.jsonl",
+                "--out", "docs/RESULTS.md", "--figures", "docs/figures",
+                "--commands", "docs/results/commands.txt"], check=True)
