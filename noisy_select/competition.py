@@ -213,8 +213,8 @@ def train(
     """The competition's fixed training loop.
 
     ``on_epoch_end(epoch, model1, model2)`` runs after each epoch for diagnostics. It must not
-    train or draw random numbers; evaluating under ``torch.no_grad`` in eval mode does neither,
-    and the next epoch puts both models back into train mode as the seed's loop does.
+    train; the random generators are restored after it (a DataLoader draws from them), and the
+    next epoch puts both models back into train mode as the seed's loop does.
     ``progress=False`` hides the tqdm bar (used by the bench's parallel workers).
     """
     for epoch in range(1, num_epochs + 1):
@@ -236,7 +236,14 @@ def train(
                     loss.backward()
                     optim.step()
         if on_epoch_end is not None:
+            # Iterating a DataLoader draws a seed from torch's global generator, which would
+            # shift the dropout masks of later epochs: restore the generators afterwards.
+            cpu_state = torch.get_rng_state()
+            cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
             on_epoch_end(epoch, model1, model2)
+            torch.set_rng_state(cpu_state)
+            if cuda_state is not None:
+                torch.cuda.set_rng_state_all(cuda_state)
     return {}
 
 

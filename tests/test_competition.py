@@ -53,7 +53,8 @@ def test_default_select_indices_returns_every_sample_twice():
 
 
 def test_epoch_callback_does_not_change_training():
-    """Evaluating after each epoch (eval mode, no grad) leaves the trained weights identical."""
+    """Evaluating after each epoch, even through a DataLoader (which draws a seed from the
+    global generator), leaves the trained weights identical: dropout masks stay the same."""
     x = torch.rand(40, 1, 28, 28)
     y = torch.randint(0, 2, (40, 1))
     loader = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 40, 16)]
@@ -69,9 +70,11 @@ def test_epoch_callback_does_not_change_training():
         return torch.cat([p.detach().flatten() for p in m1.parameters()])
 
     seen = []
+    dataset = torch.utils.data.TensorDataset(x, y)
+    val_loader = torch.utils.data.DataLoader(dataset, batch_size=16)  # draws from the RNG
 
     def evaluate(epoch, a, b):
-        seen.append(c.predict_and_evaluate(a, loader, "cpu"))
+        seen.append(c.predict_and_evaluate(a, val_loader, "cpu"))
 
     assert torch.equal(weights(None), weights(evaluate))
     assert len(seen) == 2
