@@ -33,3 +33,7 @@ with open("docs/results/commands.txt", "w") as f:
 subprocess.run(["noisy-select", "summary", "--results", "docs/results/bench.jsonl",
                 "--out", "docs/RESULTS.md", "--figures", "docs/figures",
                 "--commands", "docs/results/commands.txt"], check=True)
+targets = subprocess.run([sys.executable, "scripts/targets.py", "docs/results/bench.jsonl"],
+                         check=True, capture_output=True, text=True).stdout
+with open("docs/RESULTS.md", "a") as f:
+    f.write("\n" + targets)
