@@ -20,7 +20,7 @@ for line in open(results):
     row = json.loads(line)
     groups[(row["strategy"], row["epochs"], row["scale"])].add((row["scenario"], row["seed"]))
 commands = []
-for (strategy, epochs, scale), runs in sorted(groups.items()):
+for (strategy, _epochs, _scale), runs in sorted(groups.items()):
     by_seeds: dict = collections.defaultdict(list)
     for scenario in sorted({s for s, _ in runs}):
         seeds = tuple(sorted(seed for s, seed in runs if s == scenario))

@@ -8,7 +8,8 @@ from noisy_select.report import ANCHORS, summary_table
 table = summary_table(read_results(sys.argv[1] if len(sys.argv) > 1 else "results/bench.jsonl"))
 ours = sys.argv[2] if len(sys.argv) > 2 else "your_select_indices"
 print("## The shipped rule against the issue's targets\n")
-print("| scenario | ours: mean (worst) | best anchor: mean | oracle-clean | beats every anchor | gap closed |")
+print("| scenario | ours: mean (worst) | best anchor: mean | oracle-clean | beats every anchor "
+      "| gap closed |")
 print("|---|---|---|---|---|---|")
 for scenario, part in table.groupby("scenario", sort=False):
     part = part.set_index("strategy")
