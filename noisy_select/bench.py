@@ -27,7 +27,7 @@ from noisy_select.training import (
     environment,
     resolve_device,
     tensor_batches,
-    train_pair,
+    train_models,
 )
 
 
@@ -74,19 +74,9 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     test = tensor_batches(data.splits["test"], device)
 
     start = time.perf_counter()
-    extra: dict = {}
-    if trainer == "robust":
-        from noisy_select.robust import RobustConfig, train_robust
-
-        config = RobustConfig(epochs=spec.epochs)
-        out = train_robust(tracker, val, recorder, device=device, seed=spec.seed, config=config,
-                           progress=progress, on_epoch_end=recorder.end_epoch)
-        models, history = out["models"], out["history"]
-        extra = {"trainer": "robust", "robust_config": asdict(config)}
-    else:
-        pair = train_pair(tracker, val, recorder, epochs=spec.epochs, device=device,
-                          seed=spec.seed, progress=progress, on_epoch_end=recorder.end_epoch)
-        models, history = (pair.model1, pair.model2), pair.history
+    models, history, extra = train_models(trainer, tracker, val, recorder, epochs=spec.epochs,
+                                          device=device, seed=spec.seed, progress=progress,
+                                          on_epoch_end=recorder.end_epoch)
     seconds = time.perf_counter() - start
     bacs = [predict_and_evaluate(m, test, device) for m in models]
     return {
@@ -111,7 +101,8 @@ def read_results(path: str) -> list[dict]:
 
 
 def _key(row: dict) -> tuple:
-    return (row["scenario"], row["strategy"], row["seed"], row["epochs"], row["scale"])
+    return RunSpec(row["scenario"], row["strategy"], row["seed"], row["epochs"],
+                   scale=row["scale"]).key()
 
 
 def _worker_init(threads: int) -> None:

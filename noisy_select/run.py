@@ -27,7 +27,7 @@ from noisy_select.competition import (
     unpack_data,
 )
 from noisy_select.strategies import get_spec, make_strategy
-from noisy_select.training import environment, resolve_device, train_pair
+from noisy_select.training import environment, resolve_device, train_models
 
 
 @dataclass
@@ -98,22 +98,11 @@ def run(config: RunConfig) -> dict:
     strategy = make_strategy(config.strategy)
     result: dict = {"config": asdict(config)}
     start = time.perf_counter()
-    if config.trainer == "robust":
-        from noisy_select.robust import RobustConfig, parse_schedule, train_robust
-
-        if config.schedule:
-            parse_schedule(config.schedule, config.epochs)  # a bad table fails before training
-        robust_config = RobustConfig(epochs=config.epochs, keep_best=config.keep_best)
-        out = train_robust(train_loader, val_loader, strategy, device=device, seed=config.seed,
-                           config=robust_config, schedule=config.schedule,
-                           progress=config.progress)
-        models, history = out["models"], out["history"]
-        result["robust_config"] = asdict(robust_config)
-        result["best_epoch"] = out["best_epoch"]
-    else:
-        pair = train_pair(train_loader, val_loader, strategy, epochs=config.epochs, device=device,
-                          seed=config.seed, progress=config.progress)
-        models, history = (pair.model1, pair.model2), pair.history
+    models, history, extra = train_models(
+        config.trainer, train_loader, val_loader, strategy, epochs=config.epochs, device=device,
+        seed=config.seed, progress=config.progress, keep_best=config.keep_best,
+        schedule=config.schedule)
+    result.update(extra)
     seconds = time.perf_counter() - start
     result["train_seconds"] = round(seconds, 2)
     eval_splits = ["val"] + (["test"] if has_split(config.data, "test") else [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -97,6 +97,39 @@ def train_pair(
     train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, select_fn,
           on_epoch_end=after_epoch, progress=progress)
     return pair
+
+
+def train_models(
+    trainer: str,
+    train_loader: Iterable,
+    val_loader: Iterable,
+    select_fn: SelectFn,
+    *,
+    epochs: int,
+    device: torch.device,
+    seed: int,
+    progress: bool = True,
+    on_epoch_end: Callable[[int], None] | None = None,
+    keep_best: bool = False,
+    schedule: dict | str | None = None,
+) -> tuple[tuple[nn.Module, nn.Module], list[dict], dict]:
+    """Train with the fixed loop (``"fixed"``) or ``robust.train_robust`` (``"robust"``).
+
+    Returns the two models to score, the per-epoch history and what a result should record
+    about the trainer (empty for the fixed loop). ``keep_best`` and ``schedule`` are robust only.
+    """
+    if trainer == "fixed":
+        pair = train_pair(train_loader, val_loader, select_fn, epochs=epochs, device=device,
+                          seed=seed, progress=progress, on_epoch_end=on_epoch_end)
+        return (pair.model1, pair.model2), pair.history, {}
+    from noisy_select.robust import RobustConfig, train_robust
+
+    config = RobustConfig(epochs=epochs, keep_best=keep_best)
+    out = train_robust(train_loader, val_loader, select_fn, device=device, seed=seed,
+                       config=config, schedule=schedule, progress=progress,
+                       on_epoch_end=on_epoch_end)
+    extra = {"trainer": "robust", "robust_config": asdict(config), "best_epoch": out["best_epoch"]}
+    return out["models"], out["history"], extra
 
 
 def environment(device: torch.device) -> dict:
