@@ -36,7 +36,7 @@ class Scenario:
     test_size: int | None = None  # None: every image the other splits left over
 
 
-# FACTS.md section 2: 65% clean class 1, 10% of 0 -> 1, 1 -> 0 chosen so that the noisy counts
+# docs/TASK.md section 3: 65% clean class 1, 10% of 0 -> 1, 1 -> 0 chosen so that the noisy counts
 # fall in the real ratio 6,298 : 3,702 (945 + 0.484 * 1,950 = 1,889 of 3,000 labelled 0).
 OLYMPIAD_NOISE = ((0.90, 0.10), (0.484, 0.516))
 
@@ -88,6 +88,7 @@ class ProxyData:
 
     scenario: Scenario
     seed: int
+    scale: float = 1.0
     splits: dict[str, Split] = field(default_factory=dict)
 
     def manifest(self) -> dict:
@@ -102,6 +103,7 @@ class ProxyData:
         return {
             "scenario": asdict(self.scenario),
             "seed": self.seed,
+            "scale": self.scale,
             "source": SOURCE_NOTES[self.scenario.source],
             "class_map": "class 1 = digit >= 5, class 0 = digit <= 4",
             "counts": counts,
@@ -201,8 +203,15 @@ def build(name: str, seed: int, scale: float = 1.0) -> ProxyData:
         wanted["test"] = np.maximum(1, np.round(left * scale).astype(int))
     else:
         wanted["test"] = np.minimum(left, _class_counts(round(scenario.test_size * scale), 0.5))
+    for split, counts in wanted.items():
+        if (counts < 1).any():
+            raise ValueError(
+                f"Expected `scale` to leave every split of {name!r} at least one image of each "
+                f"class, but scale {scale} gives {split} the class counts {counts.tolist()}; "
+                "use a larger --scale."
+            )
 
-    data = ProxyData(scenario, seed)
+    data = ProxyData(scenario, seed, scale)
     noise = np.asarray(scenario.noise, dtype=float)
     for split in SPLITS:
         idx = np.concatenate([[pools[c].pop() for _ in range(wanted[split][c])] for c in (0, 1)])

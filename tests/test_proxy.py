@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from noisy_select import proxy, scenarios
+from noisy_select import data, proxy, scenarios
 
 
 def test_olympiad_counts_and_realised_noise():
@@ -58,12 +58,12 @@ def test_written_proxy_is_the_competition_layout(tiny_proxy):
         assert list(df.columns) == ["file_name", "label"]
         img = Image.open(root / split / "data" / df.file_name[0])
         assert img.size == (28, 28) and img.mode == "L"
-        loaded = proxy.read_split(str(root / split))
+        loaded = data.read_split(str(root / split))
         assert len(loaded.labels) == manifest["counts"][split]["size"]
     saved = json.loads((root / "manifest.json").read_text())
     assert saved["scenario"]["noise"] == [[0.9, 0.1], [0.484, 0.516]]
     assert saved["seed"] == 0
-    train = proxy.read_split(str(root / "train"))
+    train = data.read_split(str(root / "train"))
     assert int((train.labels != train.clean).sum()) == manifest["counts"]["train"]["wrong_labels"]
 
 
@@ -113,31 +113,31 @@ def _make_split(tmp_path, rows, images=True):
 
 
 def test_missing_labels_file_is_named(tmp_path):
-    with pytest.raises(proxy.DataError, match="dataset_labels.csv"):
-        proxy.read_split(str(tmp_path))
+    with pytest.raises(data.DataError, match="dataset_labels.csv"):
+        data.read_split(str(tmp_path))
 
 
 def test_csv_without_the_columns_is_named(tmp_path):
     root = _make_split(tmp_path, {"name": ["a.png"], "y": [0]}, images=False)
-    with pytest.raises(proxy.DataError, match=r"lacks \['file_name', 'label'\]"):
-        proxy.read_split(str(root))
+    with pytest.raises(data.DataError, match=r"lacks \['file_name', 'label'\]"):
+        data.read_split(str(root))
 
 
 def test_label_outside_zero_one_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [1, 2]})
-    with pytest.raises(proxy.DataError, match="b.png.*label 2"):
-        proxy.read_split(str(root))
+    with pytest.raises(data.DataError, match="b.png.*label 2"):
+        data.read_split(str(root))
 
 
 def test_missing_image_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [0, 1]})
     os.remove(root / "data" / "b.png")
-    with pytest.raises(proxy.DataError, match="b.png.*missing"):
-        proxy.read_split(str(root))
+    with pytest.raises(data.DataError, match="b.png.*missing"):
+        data.read_split(str(root))
 
 
 def test_unreadable_image_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png"], "label": [0]})
     (root / "data" / "a.png").write_bytes(b"not a png")
-    with pytest.raises(proxy.DataError, match="Could not read the image .*a.png"):
-        proxy.read_split(str(root))
+    with pytest.raises(data.DataError, match="Could not read the image .*a.png"):
+        data.read_split(str(root))

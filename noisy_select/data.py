@@ -1,0 +1,329 @@
+"""Where the data lives and whether it can be used: data folders, split folders, the download.
+
+A data folder holds ``train/`` and ``val/`` (and, for a proxy, ``test/`` and ``manifest.json``).
+A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png``, exactly
+what the competition's ``TaskDataset`` reads; a proxy also writes ``clean_labels.csv`` beside
+it. Every check here names the file, the row (as a spreadsheet shows the CSV: the header is
+row 1) and what to do.
+
+Safety rule: the proxy is only ever built into a folder that does not exist, is empty (a
+README or dot-file aside), or already holds a proxy (its ``manifest.json``). Nothing here
+removes a folder that this package did not write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from noisy_select.competition import (
+    IMAGES_DIR,
+    SEED,
+    TASK_DATASET_LABELS_FILE,
+    TRAIN_DATASET_URL,
+    VAL_DATASET_URL,
+    download_data,
+    unpack_data,
+)
+from noisy_select.scenarios import Split
+
+CLEAN_LABELS_FILE = "clean_labels.csv"
+MANIFEST_FILE = "manifest.json"
+IMAGE_SIZE = (28, 28)
+IMAGE_MODE = "L"  # 8-bit grayscale: what ToTensor turns into (1, 28, 28)
+# Files that do not make a folder "hold something" (the repository's data/ has a README).
+IGNORED_FILES = frozenset({"README.md", "README", "README.txt", ".gitkeep", ".gitignore", ".DS_Store"})
+
+
+class DataError(ValueError):
+    """A data folder, split folder or results file that cannot be used as it is."""
+
+
+def has_split(data_dir: str, split: str) -> bool:
+    return os.path.isfile(os.path.join(data_dir, split, TASK_DATASET_LABELS_FILE))
+
+
+def read_manifest(data_dir: str) -> dict | None:
+    """The proxy manifest of ``data_dir``, or None for official (or other) data."""
+    path = os.path.join(data_dir, MANIFEST_FILE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataError(f"Could not read the proxy manifest {path}: {err}") from err
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What a data folder holds: ``kind`` is one of
+
+    - ``"missing"``: the folder does not exist;
+    - ``"empty"``: it exists and holds nothing but ``IGNORED_FILES``;
+    - ``"proxy"``: it holds a proxy's ``manifest.json``;
+    - ``"data"``: it holds ``train/`` and ``val/`` with their labels files (official layout);
+    - ``"other"``: anything else (``contents`` lists it).
+    """
+
+    path: str
+    kind: str
+    contents: tuple[str, ...] = ()
+
+
+def folder_state(data_dir: str) -> FolderState:
+    if not os.path.exists(data_dir):
+        return FolderState(data_dir, "missing")
+    if not os.path.isdir(data_dir):
+        return FolderState(data_dir, "other", (os.path.basename(data_dir),))
+    contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
+    if not contents:
+        return FolderState(data_dir, "empty")
+    if MANIFEST_FILE in contents:
+        return FolderState(data_dir, "proxy", contents)
+    if has_split(data_dir, "train") and has_split(data_dir, "val"):
+        return FolderState(data_dir, "data", contents)
+    return FolderState(data_dir, "other", contents)
+
+
+def _what_is_missing(data_dir: str) -> str:
+    missing = [os.path.join(s, TASK_DATASET_LABELS_FILE) for s in ("train", "val")
+               if not has_split(data_dir, s)]
+    return " and ".join(missing)
+
+
+def check_writable_for_proxy(data_dir: str) -> FolderState:
+    """Raise ``DataError`` unless a proxy may be written into ``data_dir`` (see the module
+    docstring); returns what the folder holds now."""
+    state = folder_state(data_dir)
+    if state.kind in ("missing", "empty", "proxy"):
+        return state
+    shown = ", ".join(state.contents[:6]) + (", ..." if len(state.contents) > 6 else "")
+    what = ("holds data of the official layout" if state.kind == "data"
+            else f"is not empty and holds no proxy (found: {shown})")
+    raise DataError(
+        f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
+        f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
+        f"`noisy-select data --data {os.path.join(data_dir, 'proxy')}`."
+    )
+
+
+def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
+                download: bool = False, scale: float = 1.0) -> FolderState:
+    """Make ``data_dir`` usable and say what it holds.
+
+    A missing or empty folder gets the official data (``download`` and Google Drive answers)
+    or the offline proxy ``scenario`` (``"olympiad"`` when None). A proxy with a split missing
+    is rebuilt from its manifest. Data of the official layout is used as it is. Anything else,
+    and a proxy of another scenario than an explicit ``scenario``, raises ``DataError`` naming
+    what is missing; nothing is changed then.
+    """
+    from noisy_select import proxy
+
+    state = folder_state(data_dir)
+    if state.kind in ("missing", "empty"):
+        if download and google_drive_reachable():
+            download_official(data_dir)
+        else:
+            name = scenario or "olympiad"
+            why = "does not exist" if state.kind == "missing" else "is empty"
+            print(f"{data_dir} {why}: building the offline proxy {name!r} (seed {seed}) there.")
+            proxy.build_proxy(data_dir, name, seed, scale=scale)
+        return folder_state(data_dir)
+    if state.kind == "proxy":
+        manifest = read_manifest(data_dir) or {}
+        built = manifest.get("scenario", {}).get("name")
+        if scenario is not None and built != scenario:
+            raise DataError(
+                f"Expected the proxy scenario {scenario!r} in {data_dir}, but it holds {built!r} "
+                f"(seed {manifest.get('seed')}). Drop --scenario to use it, pick another --data "
+                f"folder, or rebuild it: `noisy-select data --scenario {scenario} --data {data_dir} "
+                "--force`."
+            )
+        if not (has_split(data_dir, "train") and has_split(data_dir, "val")):
+            print(f"The proxy in {data_dir} lacks {_what_is_missing(data_dir)}: rebuilding it.")
+            proxy.build_proxy(data_dir, built, manifest.get("seed", seed), force=True,
+                              scale=manifest.get("scale", 1.0))
+        return folder_state(data_dir)
+    if state.kind == "data":
+        if scenario is not None:
+            raise DataError(
+                f"Expected a proxy of scenario {scenario!r} in {data_dir}, but it holds data of "
+                "the official layout (no manifest.json). Drop --scenario to train on it, or pick "
+                "an empty --data folder for the proxy."
+            )
+        return state
+    raise DataError(
+        f"Expected {data_dir} to hold train/ and val/ with their labels (the official layout), "
+        f"but {_what_is_missing(data_dir)} is missing (found: {', '.join(state.contents)}). "
+        "Nothing was changed. Point --data at a folder of the official layout, or build the "
+        "proxy into a new folder with `noisy-select data --data NEW_FOLDER`."
+    )
+
+
+def describe_data(data_dir: str) -> str:
+    """One line saying which data ``data_dir`` holds."""
+    manifest = read_manifest(data_dir)
+    if manifest is None:
+        return f"Using the data in {data_dir} (official layout, no proxy manifest)."
+    return (
+        f"Using the offline proxy {manifest['scenario']['name']!r} (seed {manifest['seed']}) "
+        f"in {data_dir}: {manifest['source']}."
+    )
+
+
+def data_record(data_dir: str) -> dict:
+    """What a result records about the data it used: the proxy's manifest, or for any other
+    folder its path and the sizes and label counts of its splits (nobody can tell official
+    data from one's own)."""
+    manifest = read_manifest(data_dir)
+    if manifest is not None:
+        return {"kind": "proxy", "path": os.path.abspath(data_dir), **manifest}
+    splits = {}
+    for split in ("train", "val", "test"):
+        if has_split(data_dir, split):
+            labels = read_labels(os.path.join(data_dir, split))["label"].to_numpy(dtype=np.int64)
+            splits[split] = {"size": int(len(labels)),
+                             "label_counts": np.bincount(labels, minlength=2).tolist()}
+    return {"kind": "folder", "path": os.path.abspath(data_dir), "splits": splits}
+
+
+def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd.DataFrame:
+    """Read and check a labels CSV: columns ``file_name,label``, at least one row, labels 0 or 1."""
+    path = os.path.join(split_dir, file_name)
+    if not os.path.isfile(path):
+        raise DataError(f"Expected a labels file at {path}, but it does not exist.")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"Could not read {path} as CSV: {err}") from err
+    missing = {"file_name", "label"} - set(df.columns)
+    if missing:
+        raise DataError(
+            f"Expected columns file_name,label in {path}, but it lacks {sorted(missing)} "
+            f"(columns: {list(df.columns)})."
+        )
+    if df.empty:
+        raise DataError(f"Expected at least one row in {path}, but it holds only the header; "
+                        "add one row per image (file_name,label).")
+    labels = pd.to_numeric(df["label"], errors="coerce")
+    bad = ~labels.isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"Expected labels 0 or 1 in {path}, but row {i + 2} ({df['file_name'].iloc[i]}) "
+            f"has label {df['label'].iloc[i]}; fix or remove that row."
+        )
+    return df
+
+
+def read_split(split_dir: str) -> Split:
+    """Check a split folder and load it: images (N, 28, 28) uint8, labels, clean labels.
+
+    Every image must be what ``TaskDataset`` can batch: a 28x28 PNG of mode ``L`` (the loader
+    opens images as they are, so an RGB or larger image would only fail inside training).
+    Clean labels come from ``clean_labels.csv`` when present (a proxy), else they repeat the
+    given labels (the official validation data is clean; the official training data has none).
+    """
+    df = read_labels(split_dir)
+    images = np.zeros((len(df), *IMAGE_SIZE), dtype=np.uint8)
+    for i, name in enumerate(df["file_name"]):
+        path = os.path.join(split_dir, IMAGES_DIR, str(name))
+        where = f"row {i + 2} of {os.path.join(split_dir, TASK_DATASET_LABELS_FILE)}"
+        if not os.path.isfile(path):
+            raise DataError(f"Expected the image {path} ({where}), but it is missing.")
+        try:
+            with Image.open(path) as img:
+                mode, size = img.mode, img.size
+                array = np.asarray(img)
+        except OSError as err:
+            raise DataError(f"Could not read the image {path} ({where}): {err}") from err
+        if mode != IMAGE_MODE or size != IMAGE_SIZE:
+            raise DataError(
+                f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
+                f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "
+                "`Image.open(p).convert('L').resize((28, 28))`."
+            )
+        images[i] = array
+    labels = df["label"].to_numpy(dtype=np.int64)
+    clean = labels
+    if os.path.exists(os.path.join(split_dir, CLEAN_LABELS_FILE)):
+        clean_df = read_labels(split_dir, CLEAN_LABELS_FILE)
+        if list(clean_df["file_name"]) != list(df["file_name"]):
+            raise DataError(
+                f"Expected {CLEAN_LABELS_FILE} in {split_dir} to list the same files as "
+                f"{TASK_DATASET_LABELS_FILE}, in the same order, but they differ; rebuild the "
+                "proxy with `noisy-select data --force`."
+            )
+        clean = clean_df["label"].to_numpy(dtype=np.int64)
+    return Split(images, labels, clean)
+
+
+def check_splits(data_dir: str) -> list[str]:
+    """Read every split of ``data_dir`` once, so bad data stops before training; returns the
+    names of the splits there (``train`` and ``val`` always, ``test`` for a proxy)."""
+    names = [s for s in ("train", "val", "test") if s != "test" or has_split(data_dir, s)]
+    for name in names:
+        read_split(os.path.join(data_dir, name))
+    return names
+
+
+def clean_label_batches(data_dir: str, batch_size: int) -> list:
+    """Clean labels of the training split in loader order, batched (the given labels for
+    official data, whose clean labels nobody knows)."""
+    import torch
+
+    y = torch.tensor(read_split(os.path.join(data_dir, "train")).clean)
+    return [y[i : i + batch_size] for i in range(0, len(y), batch_size)]
+
+
+def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
+    """Data for the working notebook: the official download when online, else the proxy
+    (a tenth of its size, and no download attempt, in smoke mode)."""
+    ensure_data(data_dir, download=not smoke, scale=0.1 if smoke else 1.0)
+    return describe_data(data_dir)
+
+
+def google_drive_reachable(timeout: float = 3.0) -> bool:
+    try:
+        socket.create_connection(("drive.google.com", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def download_official(data_dir: str = "data") -> None:
+    """Download and unpack the official train/ and val/ archives into ``data_dir`` (gdown).
+
+    Only into a new or empty folder, or over a proxy (whose files this package wrote).
+    """
+    state = folder_state(data_dir)
+    if state.kind == "data":
+        raise DataError(f"{data_dir} already holds train/ and val/; nothing was downloaded.")
+    check_writable_for_proxy(data_dir)
+    if not google_drive_reachable():
+        raise ConnectionError(
+            "Cannot reach drive.google.com to download the official data. Work offline with the "
+            "proxy instead: `noisy-select data` builds it, and `noisy-select run` builds it "
+            "on first use."
+        )
+    os.makedirs(data_dir, exist_ok=True)
+    if state.kind == "proxy":
+        # The proxy's test split and manifest must not pass for official data.
+        shutil.rmtree(os.path.join(data_dir, "test"), ignore_errors=True)
+        os.remove(os.path.join(data_dir, MANIFEST_FILE))
+    for name, file_id in (("train", TRAIN_DATASET_URL), ("val", VAL_DATASET_URL)):
+        download_data(os.path.join(data_dir, name), file_id)
+        if not os.path.exists(os.path.join(data_dir, name + ".zip")):
+            raise ConnectionError(f"gdown did not download {name}.zip (file id {file_id}).")
+        unpack_data(data_dir, name, zip_dir=data_dir)
+    for name in ("train", "val"):
+        read_split(os.path.join(data_dir, name))
+    print(f"Official data ready in {data_dir}/train and {data_dir}/val.")

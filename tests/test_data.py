@@ -1,0 +1,179 @@
+"""Data folders: what is built where, what is refused, and checks that stop bad data early."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from noisy_select import data
+from noisy_select.cli import main
+
+
+def _official_layout(root, splits=("train", "val"), n=4):
+    """A folder of the official layout (no manifest) with ``n`` blank images per split."""
+    for split in splits:
+        (root / split / "data").mkdir(parents=True)
+        names = [f"{i}.png" for i in range(n)]
+        for name in names:
+            Image.fromarray(np.zeros((28, 28), np.uint8), mode="L").save(root / split / "data" / name)
+        pd.DataFrame({"file_name": names, "label": [i % 2 for i in range(n)]}).to_csv(
+            root / split / "dataset_labels.csv", index=False)
+    return root
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty", "readme only"])
+def test_the_proxy_is_built_into_a_new_or_empty_folder(tmp_path, setup):
+    root = tmp_path / "d"
+    if setup != "missing":
+        root.mkdir()
+    if setup == "readme only":
+        (root / "README.md").write_text("mine")
+    state = data.ensure_data(str(root), scale=0.1)
+    assert state.kind == "proxy" and data.has_split(str(root), "train")
+    if setup == "readme only":
+        assert (root / "README.md").read_text() == "mine"
+
+
+def test_a_proxy_there_is_used_as_it_is(tiny_proxy):
+    root, _ = tiny_proxy
+    before = os.stat(root / "train" / "dataset_labels.csv").st_mtime_ns
+    assert data.ensure_data(str(root)).kind == "proxy"
+    assert os.stat(root / "train" / "dataset_labels.csv").st_mtime_ns == before
+
+
+def test_a_proxy_of_another_scenario_is_an_error(tiny_proxy):
+    root, _ = tiny_proxy
+    with pytest.raises(data.DataError, match="'symmetric'.*holds 'olympiad'.*Drop --scenario"):
+        data.ensure_data(str(root), "symmetric")
+
+
+def test_official_layout_is_used_and_a_scenario_for_it_is_an_error(tmp_path):
+    root = _official_layout(tmp_path / "own")
+    assert data.ensure_data(str(root)).kind == "data"
+    with pytest.raises(data.DataError, match="official layout"):
+        data.ensure_data(str(root), "olympiad")
+
+
+@pytest.mark.parametrize("case, missing", [
+    ("train without its CSV, val with notes", "train/dataset_labels.csv and val/dataset_labels.csv"),
+    ("train only", "val/dataset_labels.csv"),
+    ("unrelated files", "train/dataset_labels.csv and val/dataset_labels.csv"),
+])
+def test_a_folder_holding_something_else_is_refused_and_left_alone(tmp_path, capsys, case, missing):
+    root = tmp_path / "own"
+    root.mkdir()
+    if case.startswith("train without"):
+        (root / "train").mkdir()
+        (root / "val").mkdir()
+        (root / "val" / "NOTES.txt").write_text("keep me")
+    elif case == "train only":
+        _official_layout(root, splits=("train",))
+    else:
+        (root / "photos").mkdir()
+        (root / "thesis.tex").write_text("keep me")
+    before = _tree(root)
+    # The issue's reproduction: `run` used to rebuild the proxy over the user's folders.
+    assert main(["run", "--data", str(root), "--epochs", "1", "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert missing in err and "Nothing was changed" in err and "noisy-select data" in err
+    assert _tree(root) == before
+    if case.startswith("train without"):
+        assert (root / "val" / "NOTES.txt").read_text() == "keep me"
+
+
+def test_data_force_never_replaces_what_the_package_did_not_write(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    before = _tree(root)
+    assert main(["data", "--data", str(root), "--force", "--scale", "0.1"]) == 3
+    assert "official layout" in capsys.readouterr().err
+    assert _tree(root) == before
+
+
+def test_download_refuses_a_folder_with_other_files(tmp_path, capsys):
+    (tmp_path / "thesis.tex").write_text("keep me")
+    assert main(["download", "--data", str(tmp_path)]) == 3
+    assert "thesis.tex" in capsys.readouterr().err
+    assert _tree(tmp_path) == ["thesis.tex"]
+
+
+def test_a_proxy_missing_a_split_is_rebuilt_from_its_manifest(tmp_path):
+    root = tmp_path / "d"
+    data.ensure_data(str(root), "digits", seed=4, scale=0.3)
+    labels = (root / "val" / "dataset_labels.csv").read_text()
+    (root / "val" / "dataset_labels.csv").unlink()
+    data.ensure_data(str(root))
+    assert (root / "val" / "dataset_labels.csv").read_text() == labels
+
+
+def _split(tmp_path, images):
+    root = tmp_path / "split"
+    (root / "data").mkdir(parents=True)
+    for name, img in images.items():
+        img.save(root / "data" / name)
+    pd.DataFrame({"file_name": list(images), "label": [0] * len(images)}).to_csv(
+        root / "dataset_labels.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("image, shown", [
+    (Image.new("RGB", (28, 28)), "28x28 image of mode RGB"),
+    (Image.new("L", (32, 32)), "32x32 image of mode L"),
+])
+def test_images_the_loader_cannot_batch_are_refused_with_their_row(tmp_path, image, shown):
+    good = Image.fromarray(np.zeros((28, 28), np.uint8), mode="L")
+    root = _split(tmp_path, {"a.png": good, "b.png": image})
+    with pytest.raises(data.DataError, match=rf"b.png \(row 3 of .*dataset_labels.csv\).*{shown}"):
+        data.read_split(str(root))
+
+
+def test_an_rgb_image_stops_run_before_training(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    Image.new("RGB", (28, 28)).save(root / "val" / "data" / "2.png")
+    assert main(["run", "--data", str(root), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "2.png" in err and "row 4" in err and "mode RGB" in err and "Training" not in err
+
+
+@pytest.mark.parametrize("proxy_folder", [False, True])
+def test_a_header_only_labels_file_is_refused(tmp_path, tiny_proxy, capsys, proxy_folder):
+    import shutil
+
+    if proxy_folder:
+        root = tmp_path / "d"
+        shutil.copytree(tiny_proxy[0], root)
+    else:
+        root = _official_layout(tmp_path / "own")
+    (root / "train" / "dataset_labels.csv").write_text("file_name,label\n")
+    assert main(["run", "--data", str(root), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "only the header" in err and "clean_labels" not in err
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_labels_error_names_the_row_as_the_csv_shows_it(tmp_path):
+    root = _official_layout(tmp_path / "own")
+    (root / "train" / "dataset_labels.csv").write_text("file_name,label\n0.png,0\n1.png,7\n")
+    with pytest.raises(data.DataError, match=r"row 3 \(1.png\) has label 7"):
+        data.read_split(str(root / "train"))
+
+
+def test_a_scale_that_empties_a_split_is_refused_and_writes_nothing(tmp_path, capsys):
+    assert main(["data", "--data", str(tmp_path / "d"), "--scale", "0.001"]) == 2
+    err = capsys.readouterr().err
+    assert "gives val the class counts [0, 0]" in err and "larger --scale" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_own_data_is_recorded_as_what_it_is(tmp_path):
+    root = _official_layout(tmp_path / "own", n=6)
+    record = data.data_record(str(root))
+    assert record["kind"] == "folder" and record["path"] == str(root)
+    assert record["splits"]["train"] == {"size": 6, "label_counts": [3, 3]}
+    assert "official" not in json.dumps(record)
