@@ -1,6 +1,18 @@
-"""noisy_select: sample selection for training two networks on noisy, imbalanced labels."""
+"""noisy_select: sample selection for training two networks on noisy, imbalanced labels.
 
-from noisy_select.solution import your_select_indices
+The selection rule is imported on first use, so ``noisy-select --help`` and ``summary`` start
+without torch.
+"""
 
-__all__ = ["your_select_indices"]
+from __future__ import annotations
+
+__all__ = ["YourSelectIndices", "new_select_indices", "reset", "your_select_indices"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from noisy_select import solution
+
+        return getattr(solution, name)
+    raise AttributeError(f"module 'noisy_select' has no attribute {name!r}")

@@ -114,7 +114,9 @@ REGISTRY: dict[str, StrategySpec] = {
             ]
         ],
         StrategySpec(
-            "your_select_indices", "the rule this project ships (noisy_select.solution)",
+            "your_select_indices",
+            "the rule this project ships (noisy_select.solution): estimated keep rates, "
+            "co-teaching, balanced",
             solution.YourSelectIndices,
             export="YourSelectIndices()",
         ),

@@ -309,3 +309,37 @@ def test_confident_counting_blames_a_weak_model_for_noise():
     loss, labels, truth = simulated_buffer(0.65, 0.1, 0.484, separation=0.7)
     assert confident_rates(loss, labels)[1] < truth[1] - 0.15  # label 1 looks far noisier
     assert mpe_rates(loss, labels)[1] > truth[1] - 0.1
+
+
+def _batches(seed, noisy):
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(12):
+        targets = torch.randint(0, 2, (128,), generator=gen)
+        base = torch.rand(2, 128, generator=gen)
+        wrong = torch.rand(128, generator=gen) < (0.35 if noisy else 0.0)
+        out.append((targets, [(b + 4 * wrong) for b in base]))
+    return out
+
+
+def test_a_fresh_rule_does_not_remember_an_earlier_run():
+    import noisy_select
+    from noisy_select.solution import new_select_indices
+
+    clean, noisy = _batches(0, noisy=False), _batches(1, noisy=True)
+    rule = noisy_select.new_select_indices()
+    fresh = [rule(t, loss) for t, loss in noisy]
+    used = new_select_indices()
+    for t, loss in clean:
+        used(t, loss)
+    leaked = [used(t, loss) for t, loss in noisy]
+    # Without a reset the clean run's estimates carry over (the old failure) ...
+    assert any(not torch.equal(a[0], b[0]) for a, b in zip(fresh, leaked))
+    # ... and reset() or a new rule starts afresh, for the module-level function too.
+    used.reset()
+    assert all(torch.equal(used(t, loss)[0], f[0]) for (t, loss), f in zip(noisy, fresh))
+    for t, loss in clean:
+        noisy_select.your_select_indices(t, loss)
+    noisy_select.reset()
+    assert all(torch.equal(noisy_select.your_select_indices(t, loss)[0], f[0])
+               for (t, loss), f in zip(noisy, fresh))
