@@ -4,7 +4,7 @@ Names and signatures follow the seed notebook so that code written against it wo
 Deviations, all backwards compatible: ``load_data`` and ``unpack_data`` take their paths as
 optional parameters, ``performance`` also returns the points, ``train`` takes an optional
 per-epoch callback that sees the models but changes nothing that is trained, and
-``SmallMobileNet`` is the official depthwise-separable architecture (FACTS.md section 3),
+``SmallMobileNet`` is the official depthwise-separable architecture (docs/TASK.md section 4),
 not the seed's two-convolution display version.
 """
 
@@ -130,7 +130,7 @@ def _conv_bn(cin: int, cout: int, kernel: int, stride: int, groups: int) -> list
 
 
 class SmallMobileNet(nn.Module):
-    """The official competition network (FACTS.md section 3): 79,874 trainable parameters."""
+    """The official competition network (docs/TASK.md section 4): 79,874 trainable parameters."""
 
     def __init__(self, num_classes: int = NUM_CLASSES):
         super().__init__()

@@ -1,6 +1,7 @@
 """A robust trainer beyond the fixed loop: phase schedule, mean teacher and mixup.
 
-The classification analogue of the second seed's noise-robust training (FACTS.md section 6):
+The classification analogue of the second seed's noise-robust training (iSeparate's label-noise
+recipe for music source separation):
 
 - a **phase schedule** maps epoch ranges to loss weights, validated before training;
 - **supervised**: cross-entropy on the samples the selection rule picks (as the fixed loop);
@@ -180,7 +181,7 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
 
     Returns ``{"models": (m1, m2), "history": [...], "best_epoch": int | None}``: the models
     chosen by ``config.final``; each history row has the validation BAC of students and
-    teachers and the teacher-student disagreement.
+    teachers and the teacher-student disagreement, and is passed to ``on_epoch_end(row)``.
     """
     config = config or RobustConfig()
     if config.final not in ("teacher", "student"):
@@ -237,7 +238,7 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
                                for s, t in zip(students, teachers)]
         history.append(row)
         if on_epoch_end is not None:
-            on_epoch_end(epoch)
+            on_epoch_end(row)
         chosen = teachers if config.final == "teacher" else students
         prefix = "teacher_" if config.final == "teacher" else ""
         score = (row[f"{prefix}val_bac_1"] + row[f"{prefix}val_bac_2"]) / 2

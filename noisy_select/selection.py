@@ -184,7 +184,7 @@ class ClassWiseCoTeaching:
 
     Keeps the ``int(n_c * keep[c])`` lowest peer losses of each class ``c``. With
     ``keep=(0.85, 0.85)`` this is the seed notebook's solution; with ``(0.50, 0.93)`` the
-    published fixed-rate solution (FACTS.md section 2).
+    published fixed-rate solution (docs/TASK.md section 3).
     """
 
     def __init__(self, keep: tuple[float, float] = (0.85, 0.85)) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import platform
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.optim import AdamW
@@ -25,19 +22,8 @@ from noisy_select.competition import (
 from noisy_select.scenarios import Split
 
 Batches = list[tuple[torch.Tensor, torch.Tensor]]
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """``None`` or ``"auto"``: CUDA when available, else CPU; otherwise the named device."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as err:
-        raise ValueError(f"Expected `device` to be 'auto', 'cpu' or 'cuda', but got {device!r}.") from err
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("Expected a CUDA device, but torch sees none; use --device cpu.")
-    return resolved
+# Called after each epoch with that epoch's history row (epoch and validation BACs).
+EpochEnd = Callable[[dict], None]
 
 
 def tensor_batches(
@@ -74,12 +60,13 @@ def train_pair(
     device: torch.device,
     seed: int,
     progress: bool = True,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: EpochEnd | None = None,
 ) -> TrainedPair:
     """Seed, build both models and optimisers, and run the fixed loop (the seed's last cell).
 
-    After each epoch both models are scored on ``val_loader`` (read-only: eval mode, no grad),
-    then ``on_epoch_end(epoch)`` runs if given.
+    After each epoch both models are scored on ``val_loader`` (read-only: eval mode, no grad)
+    into a history row ``{"epoch", "val_bac_1", "val_bac_2"}``, then ``on_epoch_end(row)`` runs
+    if given.
     """
     seed_everything(seed)
     criterion = nn.CrossEntropyLoss(reduction="none")
@@ -90,9 +77,10 @@ def train_pair(
 
     def after_epoch(epoch: int, a: nn.Module, b: nn.Module) -> None:
         bacs = [predict_and_evaluate(m, val_loader, device) for m in (a, b)]
-        pair.history.append({"epoch": epoch, "val_bac_1": bacs[0], "val_bac_2": bacs[1]})
+        row = {"epoch": epoch, "val_bac_1": bacs[0], "val_bac_2": bacs[1]}
+        pair.history.append(row)
         if on_epoch_end is not None:
-            on_epoch_end(epoch)
+            on_epoch_end(row)
 
     train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, select_fn,
           on_epoch_end=after_epoch, progress=progress)
@@ -109,7 +97,7 @@ def train_models(
     device: torch.device,
     seed: int,
     progress: bool = True,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_epoch_end: EpochEnd | None = None,
     keep_best: bool = False,
     schedule: dict | str | None = None,
 ) -> tuple[tuple[nn.Module, nn.Module], list[dict], dict]:
@@ -130,21 +118,3 @@ def train_models(
                        on_epoch_end=on_epoch_end)
     extra = {"trainer": "robust", "robust_config": asdict(config), "best_epoch": out["best_epoch"]}
     return out["models"], out["history"], extra
-
-
-def environment(device: torch.device) -> dict:
-    """Versions and hardware, recorded with every result."""
-    import sklearn
-
-    info = {
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "platform": platform.platform(),
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
