@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -21,14 +23,11 @@ from tqdm import tqdm
 
 from noisy_select import scenarios
 from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, points, predict_and_evaluate
+from noisy_select.data import DataError
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
+from noisy_select.environment import environment, resolve_device
 from noisy_select.strategies import get_spec, make_strategy
-from noisy_select.training import (
-    environment,
-    resolve_device,
-    tensor_batches,
-    train_models,
-)
+from noisy_select.training import tensor_batches, train_models
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     start = time.perf_counter()
     models, history, extra = train_models(trainer, tracker, val, recorder, epochs=spec.epochs,
                                           device=device, seed=spec.seed, progress=progress,
-                                          on_epoch_end=recorder.end_epoch)
+                                          on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
     seconds = time.perf_counter() - start
     bacs = [predict_and_evaluate(m, test, device) for m in models]
     return {
@@ -92,12 +91,62 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     }
 
 
-def read_results(path: str) -> list[dict]:
-    """Every row of a results file (JSON lines); a missing file has none."""
+REQUIRED_FIELDS = ("scenario", "strategy", "seed", "epochs", "scale", "bac_mean", "points", "seconds",
+                   "history", "selection")
+
+
+def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
+    """Every row of a results file (JSON lines).
+
+    A missing file has no rows (``missing_ok``) or raises ``DataError``. A last line cut off
+    without its newline (an interrupted write) is reported and skipped, so its run is run
+    again; any other line that is not a JSON row with ``REQUIRED_FIELDS`` raises ``DataError``
+    naming the file and the line.
+    """
     if not os.path.exists(path):
-        return []
+        if missing_ok:
+            return []
+        raise DataError(f"Expected a results file at {path}, but it does not exist; "
+                        "write one with `noisy-select bench --results PATH`.")
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = f.read().split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            if number == len(lines):  # no newline after it: the write was cut off
+                print(f"{path}, line {number}: skipped a truncated last row (an interrupted "
+                      "write); its run counts as not done.", file=sys.stderr)
+                continue
+            raise DataError(f"{path}, line {number}: not a JSON row ({err.msg}); fix or remove "
+                            "that line.") from err
+        missing = [k for k in REQUIRED_FIELDS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise DataError(f"{path}, line {number}: the row lacks {missing} (written by another "
+                            "tool or an older version?); remove it or re-run that run with "
+                            "`noisy-select bench`.")
+        rows.append(row)
+    return rows
+
+
+def _end_with_newline(path: str) -> None:
+    """Before appending to ``path``: end a complete last row with its newline, and cut off a
+    half-written one (``read_results`` already reported and skipped it)."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data.endswith(b"\n"):
+            return
+        start = data.rfind(b"\n") + 1
+        try:
+            json.loads(data[start:])
+            f.write(b"\n")
+        except ValueError:
+            f.truncate(start)
 
 
 def _key(row: dict) -> tuple:
@@ -107,6 +156,8 @@ def _key(row: dict) -> tuple:
 
 def _worker_init(threads: int) -> None:
     torch.set_num_threads(threads)
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
@@ -122,23 +173,44 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
             for sc in scenario_names for seed in seeds for st in strategy_names]
 
 
+def _rate(rows: list[dict]) -> float | None:
+    """Mean seconds of one run in ``rows`` (None when there are none)."""
+    seconds = [r["seconds"] for r in rows if isinstance(r.get("seconds"), (int, float))]
+    return sum(seconds) / len(seconds) if seconds else None
+
+
 def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True) -> list[dict]:
     """Run the specs not already in ``out`` (resume), appending each result as it finishes.
 
-    Returns the rows of ``out`` that belong to ``specs``.
+    Prints the size of the sweep first. An interrupt stops the workers; every finished run is
+    already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
     """
-    done = {_key(r) for r in read_results(out)}
+    if jobs < 1:
+        raise ValueError(f"Expected `jobs` >= 1, but got {jobs}.")
+    rows = read_results(out)
+    done = {_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    _end_with_newline(out)
     if len(specs) > len(todo):
-        print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}; running the rest.")
-    bar = tqdm(total=len(todo), desc="bench", unit="run", disable=not progress)
+        print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")
+    rate = _rate(rows)
+    eta = (f", about {rate * len(todo) / jobs / 60:.0f} minutes at {rate:.0f} s per run "
+           f"(the mean of the {len(rows)} runs in {out})" if rate and todo else "")
+    print(f"{len(todo)} runs to do with {jobs} process{'es' if jobs > 1 else ''}{eta}.", flush=True)
+    bar = tqdm(total=len(todo), desc="bench", unit="run",
+               disable=not (progress and sys.stderr.isatty()))
 
     def save(row: dict) -> None:
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
-        bar.set_postfix_str(f"{row['scenario']}/{row['strategy']}/{row['seed']}: "
-                            f"{row['bac_mean']:.3f}")
+        message = (f"{row['scenario']}/{row['strategy']}/seed {row['seed']}: "
+                   f"BAC {row['bac_mean']:.3f} in {row['seconds']:.0f} s")
+        if bar.disable:
+            if progress:
+                print(f"[{bar.n + 1}/{len(todo)}] {message}", flush=True)
+        else:
+            bar.set_postfix_str(message)
         bar.update()
 
     if jobs <= 1:
@@ -147,10 +219,18 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
-        with ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,)) as pool:
+        pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,))
+        try:
             futures = [pool.submit(run_one, s) for s in todo]
             for future in as_completed(futures):
                 save(future.result())
+        except BaseException:
+            # Stop at once: runs in flight are lost, finished ones are saved.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     bar.close()
     wanted = {s.key() for s in specs}
     return [r for r in read_results(out) if _key(r) in wanted]

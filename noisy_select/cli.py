@@ -1,22 +1,32 @@
-"""Command line: `noisy-select` and `python -m noisy_select` both call ``main``."""
+"""Command line: `noisy-select` and `python -m noisy_select` both call ``main``.
+
+One meaning per option name in every subcommand: ``--data`` a data folder, ``--results`` a
+results file of JSON lines, ``--summary`` a Markdown summary, ``--figures`` a folder of figures,
+``--out`` the one file a command produces (a run's record, a notebook). Exit codes: 0 done,
+2 a usage error (bad option or value), 3 data or results on disk that cannot be used (or a
+failed download), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
-from noisy_select.competition import NUM_EPOCHS, SEED
+from noisy_select import __version__
 from noisy_select.scenarios import SCENARIOS
 
 DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "coteaching", "oracle-clean",
                  "oracle-labels", "your_select_indices")
+EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
+SEED = 123  # competition.SEED, restated so that --help needs no torch
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from noisy_select.run import RunConfig, run
 
     run(RunConfig(data=args.data, strategy=args.strategy, epochs=args.epochs, device=args.device,
-                  seed=args.seed, scenario=args.scenario, out=args.out,
+                  seed=args.seed, scenario=args.scenario, scale=args.scale, out=args.out,
                   progress=not args.no_progress, trainer=args.trainer, schedule=args.schedule,
                   keep_best=args.keep_best))
 
@@ -24,15 +34,15 @@ def _cmd_run(args: argparse.Namespace) -> None:
 def _cmd_data(args: argparse.Namespace) -> None:
     from noisy_select.proxy import build_proxy
 
-    manifest = build_proxy(args.out, args.scenario, args.seed, force=args.force, scale=args.scale)
+    manifest = build_proxy(args.data, args.scenario, args.seed, force=args.force, scale=args.scale)
     for split, c in manifest["counts"].items():
         print(f"{split}: {c['size']} images, clean counts {c['clean_counts']}, "
               f"labels {c['label_counts']}, {c['wrong_labels']} wrong")
-    print(f"Wrote scenario {args.scenario!r} (seed {args.seed}) to {args.out}")
+    print(f"Wrote scenario {args.scenario!r} (seed {args.seed}) to {args.data}")
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
-    from noisy_select.run import download_official
+    from noisy_select.data import download_official
 
     download_official(args.data)
 
@@ -44,14 +54,38 @@ def _names(text: str) -> list[str]:
 def _seeds(text: str) -> list[int]:
     """``"1,2,5"`` or a range ``"0-4"``."""
     try:
-        if "-" in text and "," not in text:
+        if "-" in text.strip("-") and "," not in text:
             lo, hi = (int(t) for t in text.split("-"))
+            if hi < lo:
+                raise argparse.ArgumentTypeError(
+                    f"Expected a range low-high, but {text!r} is empty (did you mean '{hi}-{lo}'?).")
             return list(range(lo, hi + 1))
-        return [int(t) for t in _names(text)]
+        seeds = [int(t) for t in _names(text)]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"Expected seeds like '1,2,3' or '0-4', but got {text!r}."
         ) from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"Expected at least one seed, but got {text!r}.")
+    return seeds
+
+
+def _checked(cast, ok, expected: str):
+    """An argparse type: ``cast(text)`` that must satisfy ``ok``, else "Expected {expected}"."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"Expected {expected}, but got {text!r}.") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"Expected {expected}, but got {value}.")
+        return value
+
+    return parse
+
+
+_positive = _checked(int, lambda v: v >= 1, "a number >= 1")
+_scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
@@ -59,27 +93,32 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
                        epochs=args.epochs, device=args.device, scale=args.scale)
-    rows = bench.sweep(specs, args.out, jobs=args.jobs, progress=not args.no_progress)
+    rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
     print(report.markdown(table, args.command_line).split("\n", 8)[-1])
-    print(f"Results in {args.out}; summary in {args.summary}, figures in {args.figures}")
+    print(f"Results in {args.results}; summary in {args.summary}, figures in {args.figures}")
 
 
 def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
 
-    rows = bench.read_results(args.results)
+    rows = bench.read_results(args.results, missing_ok=False)
     command = args.command_line
     if args.commands:
-        with open(args.commands) as f:
-            command = f.read().strip() + "\n" + command
-    report.summarize(rows, args.out, args.figures, command)
-    print(f"Wrote {args.out} and figures in {args.figures} from {len(rows)} runs.")
+        try:
+            with open(args.commands) as f:
+                command = f.read().strip() + "\n" + command
+        except OSError as err:
+            from noisy_select.data import DataError
+
+            raise DataError(f"Could not read the commands file {args.commands}: {err.strerror}.") from err
+    report.summarize(rows, args.summary, args.figures, command)
+    print(f"Wrote {args.summary} and figures in {args.figures} from {len(rows)} runs.")
 
 
 def _cmd_speed(args: argparse.Namespace) -> None:
+    from noisy_select.environment import resolve_device
     from noisy_select.speed import measure
-    from noisy_select.training import resolve_device
 
     r = measure(resolve_device(args.device), args.strategy, args.repeats)
     print(f"device {r['device']}: {r['strategy']} {1e6 * r['call_s']:.0f} us/call, "
@@ -95,85 +134,163 @@ def _cmd_submission(args: argparse.Namespace) -> None:
           "competition's own libraries only.")
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every default, except where the help text already says it or for flags."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action) or ""
+
+
+# Old spellings kept for one release: (subcommand, old option, new destination, new option).
+DEPRECATED = [("data", "--out", "data", "--data"), ("bench", "--out", "results", "--results"),
+              ("summary", "--out", "summary", "--summary")]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="noisy-select",
+        prog="noisy-select", formatter_class=_Formatter,
         description="Sample selection for two networks trained on noisy, imbalanced labels.",
+        epilog="Exit codes: 0 done, 2 usage error, 3 data or results that cannot be used, "
+               "130 interrupted.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="train the two models with a selection rule and score them")
-    p.add_argument("--data", default="data", help="folder with train/ and val/ (default: data)")
-    p.add_argument("--strategy", default="your_select_indices", help="a registered strategy")
-    p.add_argument("--epochs", type=int, default=NUM_EPOCHS)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--seed", type=int, default=SEED, help="model seed (competition: 123)")
-    p.add_argument("--scenario", default="olympiad", choices=sorted(SCENARIOS),
-                   help="proxy built when --data holds no data")
-    p.add_argument("--out", default="results/run.json", help="result JSON")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    def command(name: str, help: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+        p.set_defaults(func=func)
+        for cmd, old, dest, _ in DEPRECATED:
+            if cmd == name:
+                p.add_argument(old, dest=f"deprecated__{dest}", default=None, help=argparse.SUPPRESS)
+        return p
+
+    def data_option(p: argparse.ArgumentParser, help: str) -> None:
+        p.add_argument("-d", "--data", default="data", help=help)
+
+    def strategy_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-s", "--strategy", default="your_select_indices",
+                       help="a registered strategy name")
+
+    def device_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+
+    p = command("run", "train the two models with a selection rule and score them", _cmd_run)
+    data_option(p, "folder with train/ and val/ (official layout); a new or empty folder gets "
+                   "the offline proxy")
+    strategy_option(p)
+    p.add_argument("--epochs", type=_positive, default=6, help="epochs (the competition trains 6)")
+    device_option(p)
+    p.add_argument("--seed", type=int, default=SEED,
+                   help="seeds the models, and a proxy built into --data (competition: 123)")
+    p.add_argument("--scenario", default=None, choices=sorted(SCENARIOS),
+                   help="proxy scenario: built into a new --data, or checked against the proxy "
+                        "there (default: olympiad, or whatever proxy --data holds)")
+    p.add_argument("--scale", type=_scale, default=1.0,
+                   help="shrink every split of a proxy built by this run, (0, 1]")
+    p.add_argument("-o", "--out", default=None,
+                   help="the run's JSON record (default: a new results/run-<time>-<strategy>.json)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars and no line per epoch")
     p.add_argument("--trainer", default="fixed", choices=["fixed", "robust"],
                    help="fixed: the competition's loop; robust: schedule + mean teacher + mixup")
     p.add_argument("--schedule", default=None, help="robust: JSON file of the phase schedule")
     p.add_argument("--keep-best", action="store_true",
                    help="robust: keep the best epoch by validation BAC (labelled in results)")
-    p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("data", help="build an offline proxy scenario into a folder")
-    p.add_argument("--scenario", default="olympiad", choices=sorted(SCENARIOS))
-    p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--out", default="data", help="folder to write train/ val/ test/ into")
-    p.add_argument("--scale", type=float, default=1.0, help="shrink every split (0, 1]")
-    p.add_argument("--force", action="store_true", help="replace data already there")
-    p.set_defaults(func=_cmd_data)
+    p = command("data", "build an offline proxy scenario into a folder", _cmd_data)
+    data_option(p, "folder to write train/ val/ test/ into: new, empty, or holding a proxy")
+    p.add_argument("--scenario", default="olympiad", choices=sorted(SCENARIOS),
+                   help="which noisy data set to build")
+    p.add_argument("--seed", type=int, default=SEED, help="seeds the split and the label noise")
+    p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
+    p.add_argument("--force", action="store_true", help="replace a proxy already there")
 
-    p = sub.add_parser("download", help="download the official data with gdown")
-    p.add_argument("--data", default="data")
-    p.set_defaults(func=_cmd_download)
-    p = sub.add_parser("bench", help="scenarios x strategies x seeds, with anchors and oracles")
+    p = command("download", "download the official data with gdown (internet)", _cmd_download)
+    data_option(p, "folder to unpack train/ and val/ into: new, empty, or holding a proxy")
+
+    p = command("bench", "scenarios x strategies x seeds, with anchors and oracles", _cmd_bench)
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated names")
-    p.add_argument("--strategies", default=",".join(DEFAULT_BENCH),
+    p.add_argument("-s", "--strategies", default=",".join(DEFAULT_BENCH),
                    help="comma-separated registered names")
-    p.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="'0,1,2' or '0-4'")
-    p.add_argument("--epochs", type=int, default=NUM_EPOCHS)
-    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--scale", type=float, default=1.0, help="shrink every split (0, 1]")
-    p.add_argument("--out", default="results/bench.jsonl", help="results, one JSON line per run")
+    p.add_argument("--seeds", type=_seeds, default="0,1,2",
+                   help="'0,1,2' or '0-4': each seeds the data draw and the models")
+    p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
+    p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
+    device_option(p)
+    p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
+    p.add_argument("-r", "--results", default="results/bench.jsonl",
+                   help="results file, one JSON line per run (appended; resumes)")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_bench)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
 
-    p = sub.add_parser("speed", help="time one selection call against the seed's rule")
-    p.add_argument("--strategy", default="your_select_indices")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--repeats", type=int, default=200)
-    p.set_defaults(func=_cmd_speed)
+    p = command("speed", "time one selection call against the seed's rule", _cmd_speed)
+    strategy_option(p)
+    device_option(p)
+    p.add_argument("--repeats", type=_positive, default=200, help="timed calls")
 
-    p = sub.add_parser("submission", help="write the self-contained notebook to hand in")
-    p.add_argument("--out", default="submission.ipynb")
-    p.add_argument("--strategy", default="your_select_indices", help="a registered strategy")
-    p.set_defaults(func=_cmd_submission)
+    p = command("submission", "write the self-contained notebook to hand in", _cmd_submission)
+    p.add_argument("-o", "--out", default="submission.ipynb",
+                   help="the notebook to write (its folder is created)")
+    strategy_option(p)
 
-    p = sub.add_parser("summary", help="Markdown table and figures from a results file")
-    p.add_argument("--results", default="results/bench.jsonl")
-    p.add_argument("--out", default="results/RESULTS.md")
-    p.add_argument("--figures", default="results/figures")
+    p = command("summary", "Markdown table and figures from a results file", _cmd_summary)
+    p.add_argument("-r", "--results", default="results/bench.jsonl", help="results file to read")
+    p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary to write")
+    p.add_argument("--figures", default="results/figures", help="folder for the figures")
     p.add_argument("--commands", default=None,
                    help="text file with the bench commands that wrote the results, listed first")
-    p.set_defaults(func=_cmd_summary)
     return parser
+
+
+def _apply_deprecated(args: argparse.Namespace) -> None:
+    for cmd, old, dest, new in DEPRECATED:
+        value = getattr(args, f"deprecated__{dest}", None)
+        if cmd == args.command and value is not None:
+            print(f"noisy-select {cmd}: `{old}` is deprecated here and goes in the next release; "
+                  f"use `{new}`.", file=sys.stderr)
+            setattr(args, dest, value)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that clean-up code runs as for Ctrl-C."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _apply_deprecated(args)
     args.command_line = "noisy-select " + " ".join(sys.argv[1:] if argv is None else argv)
+    from noisy_select.data import DataError
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
     try:
         args.func(args)
-    except (ValueError, FileExistsError, ConnectionError) as err:
+    except DataError as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_DATA
+    except ConnectionError as err:
+        print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_DATA
+    except (ValueError, FileExistsError) as err:
+        print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as err:
+        what = "stopped by SIGTERM" if isinstance(err, Terminated) else "interrupted"
+        print(f"\nnoisy-select {args.command}: {what}; finished work is kept, nothing was left "
+              "half-written.", file=sys.stderr)
+        return EXIT_TERM if isinstance(err, Terminated) else EXIT_INTERRUPT
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

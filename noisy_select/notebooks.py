@@ -11,11 +11,11 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import os
 import re
 import sys
-import tempfile
 from importlib import resources
+
+from noisy_select.files import atomic_write
 
 FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
 CODE_MARK = "In [None]:"
@@ -102,6 +102,26 @@ def is_solution(cell: dict) -> bool:
     return cell["cell_type"] == "code" and cell["source"].startswith("def your_select_indices")
 
 
+def is_solution_text(cell: dict) -> bool:
+    return cell["cell_type"] == "markdown" and cell["source"].startswith("# Solved Solution")
+
+
+def solution_text(strategy: str = "your_select_indices") -> str:
+    """The "Solved Solution" Markdown cell, from the exported rule's own description."""
+    from noisy_select.strategies import get_spec, make_strategy
+
+    spec = get_spec(strategy)
+    rule = make_strategy(strategy)
+    doc = inspect.getdoc(type(rule)) or ""
+    config = getattr(rule, "config", None)
+    lines = ["# Solved Solution", "", f"Strategy `{strategy}`: {spec.description}.", "", doc]
+    if config is not None:
+        lines += ["", f"Settings: `{config!r}`."]
+    lines += ["", "The cell below holds the rule's whole source (torch and the standard library "
+              "only); running it creates the rule with fresh state."]
+    return "\n".join(lines)
+
+
 def _module_body(module) -> str:
     """A module's source without its docstring and its ``__future__`` / package imports."""
     source = inspect.getsource(module)
@@ -132,7 +152,9 @@ def solution_source(strategy: str = "your_select_indices") -> str:
             + ("it reads the clean labels (bench only)." if spec.oracle else "it has no export.")
         )
     parts = [f"# Inlined from noisy_select (strategy {strategy!r}): torch and the standard "
-             "library only.\nfrom __future__ import annotations"]
+             "library only.\n# Running this cell creates the rule and its state (recent losses, "
+             "estimates) afresh:\n# re-run it before training again.\n"
+             "from __future__ import annotations"]
     parts += [_module_body(m) for m in (selection, adaptive, solution)]
     parts.append(f"_RULE = {spec.export}")
     return "\n\n\n".join(parts) + "\n"
@@ -177,6 +199,8 @@ def submission_cells(strategy: str = "your_select_indices") -> list[dict]:
             cell = {**cell, "source": OFFICIAL_MODEL_CELL}
         elif is_solution(cell):
             cell = {**cell, "source": solution}
+        elif is_solution_text(cell):
+            cell = {**cell, "source": solution_text(strategy)}
         cells.append(cell)
     return cells
 
@@ -193,14 +217,10 @@ def to_notebook(cells: list[dict]):
 
 
 def write_submission(path: str = "submission.ipynb", strategy: str = "your_select_indices") -> str:
-    """Write the submission notebook; checks everything first, so errors write nothing."""
+    """Write the submission notebook (creating its folder); checks everything first, so errors
+    write nothing."""
     import nbformat
 
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"Expected an existing folder for {path}, but {folder} does not exist.")
     nb = to_notebook(submission_cells(strategy))
-    with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".ipynb", delete=False) as f:
-        nbformat.write(nb, f)
-    os.replace(f.name, path)
+    atomic_write(path, lambda f: nbformat.write(nb, f))
     return path

@@ -8,6 +8,18 @@ import numpy as np
 import pandas as pd
 
 ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching")
+SHIPPED = "your_select_indices"
+
+
+def line_style(name: str, anchor_colors: dict) -> dict:
+    """How a strategy is drawn: the shipped rule bold black, anchors and oracles in colour
+    (oracles dashed), everything else thin grey, so the comparison that matters stands out."""
+    if name == SHIPPED:
+        return {"color": "black", "lw": 2.6, "zorder": 5}
+    if name in anchor_colors:
+        dashed = name.startswith("oracle")
+        return {"color": anchor_colors[name], "lw": 1.6, "ls": "--" if dashed else "-", "zorder": 4}
+    return {"color": "0.7", "lw": 0.9, "zorder": 2}
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
@@ -76,22 +88,24 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
     os.makedirs(fig_dir, exist_ok=True)
     paths = []
     names = list(dict.fromkeys(r["strategy"] for r in rows))
-    colors = {n: plt.get_cmap("tab20")(i % 20) for i, n in enumerate(names)}
+    highlighted = [n for n in names if n in ANCHORS or n.startswith("oracle")]
+    anchor_colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(highlighted)}
+    styles = {n: line_style(n, anchor_colors) for n in names}
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
         fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
         bac = _curves(rows, scenario, lambda r: [(h["val_bac_1"] + h["val_bac_2"]) / 2
                                                   for h in r["history"]])
         for name, curve in bac.items():
-            axes[0].plot(range(1, len(curve) + 1), curve, marker="o", label=name,
-                         color=colors[name])
+            axes[0].plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name,
+                         **styles[name])
         axes[0].set(title=f"{scenario}: validation BAC (mean of both models)", xlabel="epoch",
                     ylabel="BAC")
         for cls, ax in zip((0, 1), axes[1:]):
             prec = _curves(rows, scenario, lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
                                                            for e in r["selection"]])
             for name, curve in prec.items():
-                ax.plot(range(1, len(curve) + 1), curve, marker="o", label=name,
-                        color=colors[name])
+                ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name,
+                        **styles[name])
             ax.set(title=f"precision of the selection, label {cls}", xlabel="epoch",
                    ylabel="share correctly labelled")
         axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))

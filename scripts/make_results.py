@@ -27,11 +27,11 @@ for (strategy, _epochs, _scale), runs in sorted(groups.items()):
         by_seeds[seeds].append(scenario)
     for seeds, scenarios in by_seeds.items():
         commands.append(f"noisy-select bench --scenarios {','.join(scenarios)} --strategies {strategy} "
-                        f"--seeds {','.join(map(str, seeds))} --jobs 2 --out results/bench.jsonl")
+                        f"--seeds {','.join(map(str, seeds))} --jobs 2 --results results/bench.jsonl")
 with open("docs/results/commands.txt", "w") as f:
     f.write("\n".join(commands) + "\n")
 subprocess.run(["noisy-select", "summary", "--results", "docs/results/bench.jsonl",
-                "--out", "docs/RESULTS.md", "--figures", "docs/figures",
+                "--summary", "docs/RESULTS.md", "--figures", "docs/figures",
                 "--commands", "docs/results/commands.txt"], check=True)
 targets = subprocess.run([sys.executable, "scripts/targets.py", "docs/results/bench.jsonl"],
                          check=True, capture_output=True, text=True).stdout

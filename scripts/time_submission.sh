@@ -6,7 +6,7 @@ set -euo pipefail
 work=${1:-$(mktemp -d)}
 strategy=${2:-your_select_indices}
 mkdir -p "$work/served" "$work/fake" "$work/run"
-noisy-select data --out "$work/proxy" --force > /dev/null
+noisy-select data --data "$work/proxy" --force > /dev/null
 python3 - "$work" <<'PY'
 import shutil, sys
 from noisy_select.competition import TRAIN_DATASET_URL, VAL_DATASET_URL

@@ -1,5 +1,6 @@
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -45,7 +46,8 @@ def test_sweep_resumes_without_rerunning_finished_runs(tmp_path, monkeypatch):
 
     def fake_run(spec, progress=False):
         calls.append(spec.key())
-        return {**spec.__dict__, "bac_mean": 0.5}
+        return {**spec.__dict__, "bac_mean": 0.5, "points": 0, "seconds": 1.0, "history": [],
+                "selection": []}
 
     monkeypatch.setattr(bench, "run_one", fake_run)
     out = str(tmp_path / "r.jsonl")
@@ -108,12 +110,72 @@ def test_speed_measures_a_call_and_a_step(capsys):
 
 
 def test_summary_command_reads_a_results_file(tmp_path):
-    rows = [{"scenario": "olympiad", "strategy": "all", "seed": s, "bac_mean": 0.5, "points": 0,
+    rows = [{"scenario": "olympiad", "strategy": "all", "seed": s, "epochs": 1, "scale": 1.0,
+             "bac_mean": 0.5, "points": 0,
              "seconds": 1.0, "history": [{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5}],
              "selection": [{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}]} for s in (0, 1)]
     results = tmp_path / "r.jsonl"
     results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "R.md"
-    assert main(["summary", "--results", str(results), "--out", str(out),
+    assert main(["summary", "--results", str(results), "--summary", str(out),
                  "--figures", str(tmp_path / "f")]) == 0
     assert "| `all` | 0.500 | 0.000 | 0.500 | 0.0 |  | 2 |" in out.read_text()
+
+
+def _rows(seeds=(0, 1)):
+    return [{"scenario": "olympiad", "strategy": "all", "seed": s, "epochs": 1, "scale": 1.0,
+             "bac_mean": 0.5, "points": 0, "seconds": 1.0,
+             "history": [{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5}],
+             "selection": [{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}]} for s in seeds]
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "Expected a results file at .*r.jsonl, but it does not exist"),
+    ('{"scenario": "olympiad"\n{"seed": 1}\n', r"r.jsonl, line 1: not a JSON row"),
+    (json.dumps(_rows()[0]) + "\n" + json.dumps({"seed": 1}) + "\n",
+     r"r.jsonl, line 2: the row lacks \['scenario', 'strategy'"),
+])
+def test_summary_names_the_file_and_line_of_bad_results(tmp_path, capsys, content, message):
+    results = tmp_path / "r.jsonl"
+    if content is not None:
+        results.write_text(content)
+    assert main(["summary", "-r", str(results), "--summary", str(tmp_path / "R.md"),
+                 "--figures", str(tmp_path / "f")]) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err)
+    assert not (tmp_path / "R.md").exists()
+
+
+def test_a_truncated_last_line_is_skipped_and_its_run_is_run_again(tmp_path, capsys, monkeypatch):
+    rows = _rows()
+    results = tmp_path / "r.jsonl"
+    results.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1])[:40])
+    assert main(["summary", "-r", str(results), "--summary", str(tmp_path / "R.md"),
+                 "--figures", str(tmp_path / "f")]) == 0
+    assert "line 2: skipped a truncated last row" in capsys.readouterr().err
+    ran = []
+    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: ran.append(spec) or
+                        {**rows[spec.seed], "seed": spec.seed})
+    specs = bench.plan(["olympiad"], ["all"], [0, 1], epochs=1)
+    out = bench.sweep(specs, str(results), progress=False)
+    assert [s.seed for s in ran] == [1] and [r["seed"] for r in out] == [0, 1]
+    assert [json.loads(line)["seed"] for line in results.read_text().splitlines()] == [0, 1]
+
+
+def test_a_complete_last_row_without_its_newline_is_kept(tmp_path, monkeypatch):
+    rows = _rows()
+    results = tmp_path / "r.jsonl"
+    results.write_text(json.dumps(rows[0]))
+    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: rows[spec.seed])
+    bench.sweep(bench.plan(["olympiad"], ["all"], [0, 1], epochs=1), str(results), progress=False)
+    assert [r["seed"] for r in bench.read_results(str(results))] == [0, 1]
+
+
+def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
+    from noisy_select.report import line_style
+
+    colors = {"fixed-rates": "red", "oracle-clean": "blue"}
+    assert line_style("your_select_indices", colors)["color"] == "black"
+    assert line_style("fixed-rates", colors)["color"] == "red"
+    assert line_style("oracle-clean", colors)["ls"] == "--"
+    assert line_style("adaptive-otsu", colors)["color"] == "0.7"

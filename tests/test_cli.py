@@ -1,9 +1,20 @@
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from noisy_select.cli import main
+from noisy_select import bench
+from noisy_select.cli import build_parser, main
+
+
+def _run(data, out, *extra):
+    return main(["run", "--data", str(data), "--epochs", "1", "--device", "cpu",
+                 "--out", str(out), *extra])
 
 
 def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
@@ -11,36 +22,64 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(root, data)
     out = tmp_path / "run.json"
-    code = main(["run", "--data", str(data), "--epochs", "1", "--device", "cpu",
-                 "--out", str(out), "--no-progress", "--strategy", "fixed-rates"])
-    assert code == 0
+    assert _run(data, out, "--strategy", "fixed-rates") == 0
     printed = capsys.readouterr().out
-    assert "offline proxy 'olympiad'" in printed and "points" in printed
+    assert "offline proxy 'olympiad'" in printed
+    assert "Training with 'fixed-rates' (fixed trainer), seed 123, 1 epochs on cpu." in printed
+    assert "epoch 1/1: validation BAC model 1" in printed and "\r" not in printed
     result = json.loads(out.read_text())
-    assert result["config"]["strategy"] == "fixed-rates"
-    assert result["config"]["epochs"] == 1 and result["config"]["seed"] == 123
+    assert result["config"]["strategy"] == "fixed-rates" and result["config"]["seed"] == 123
     for split in ("val", "test"):
-        r = result[split]
-        assert 0 <= r["bac_1"] <= 1 and 0 <= r["bac_2"] <= 1
-        assert r["bac_mean"] == pytest.approx((r["bac_1"] + r["bac_2"]) / 2)
-        assert r["size"] == manifest["counts"][split]["size"]
-    assert [h["epoch"] for h in result["history"]] == [1]
+        assert result[split]["size"] == manifest["counts"][split]["size"]
+    history = result["history"]
+    assert [h["epoch"] for h in history] == [1]
+    # The last epoch's validation BACs are the final validation scores: one model, two readings.
+    assert (history[0]["val_bac_1"], history[0]["val_bac_2"]) == (
+        result["val"]["bac_1"], result["val"]["bac_2"])
+    assert result["data"]["kind"] == "proxy" and result["data"]["scenario"]["name"] == "olympiad"
     assert result["environment"]["device"] == "cpu"
-    assert result["data"]["scenario"]["name"] == "olympiad"
 
 
-def test_run_builds_the_proxy_when_data_is_missing(tmp_path, monkeypatch, capsys):
-    import noisy_select.run as run_module
+def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(tmp_path):
+    """Each run starts the rule with fresh state (a leak would carry the clean run's estimates)."""
+    clean, noisy = tmp_path / "clean", tmp_path / "noisy"
+    assert main(["data", "--data", str(clean), "--scenario", "clean", "--scale", "0.1"]) == 0
+    assert main(["data", "--data", str(noisy), "--scale", "0.1", "--seed", "1"]) == 0
+    assert _run(noisy, tmp_path / "alone.json", "--no-progress") == 0
+    assert _run(clean, tmp_path / "first.json", "--no-progress") == 0
+    assert _run(noisy, tmp_path / "after.json", "--no-progress") == 0
+    alone, after = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("alone", "after"))
+    assert after["val"] == alone["val"] and after["history"] == alone["history"]
 
-    built = []
 
-    def fake_build(out, scenario, seed, **kwargs):
-        built.append((out, scenario))
-        raise ValueError("stop here")
+def test_bench_runs_start_with_fresh_state():
+    spec_clean = bench.RunSpec("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
+    spec_noisy = bench.RunSpec("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
+                               scale=0.1)
+    alone = bench.run_one(spec_noisy)
+    bench.run_one(spec_clean)
+    after = bench.run_one(spec_noisy)
+    assert after["bac_mean"] == alone["bac_mean"] and after["selection"] == alone["selection"]
 
-    monkeypatch.setattr(run_module.proxy, "build_proxy", fake_build)
-    assert main(["run", "--data", str(tmp_path / "empty"), "--no-progress"]) == 2
-    assert built == [(str(tmp_path / "empty"), "olympiad")]
+
+def test_runs_write_a_new_record_each_and_say_when_they_overwrite(tiny_proxy, tmp_path, capsys,
+                                                                   monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_proxy[0], data)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert main(["run", "--data", "data", "--epochs", "1", "--no-progress", "-s", "all"]) == 0
+    records = sorted(os.listdir(tmp_path / "results"))
+    assert len(records) == 2 and all(r.startswith("run-") and r.endswith("-all.json")
+                                     for r in records)
+    capsys.readouterr()
+    assert _run(data, tmp_path / "results" / records[0], "--no-progress", "-s", "all") == 0
+    assert "exists and will be overwritten" in capsys.readouterr().out
+
+
+def test_run_refuses_a_scenario_the_data_does_not_hold(tiny_proxy, capsys):
+    assert main(["run", "--data", str(tiny_proxy[0]), "--scenario", "symmetric"]) == 3
+    assert "holds 'olympiad'" in capsys.readouterr().err
 
 
 def test_unknown_strategy_is_a_clear_error(capsys):
@@ -56,17 +95,122 @@ def test_oracles_are_refused_outside_the_bench(capsys):
 
 def test_data_command_writes_a_scenario(tmp_path, capsys):
     assert main(["data", "--scenario", "digits", "--seed", "2", "--scale", "0.2",
-                 "--out", str(tmp_path)]) == 0
+                 "--data", str(tmp_path)]) == 0
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["scenario"]["name"] == "digits" and manifest["seed"] == 2
-    assert main(["data", "--out", str(tmp_path)]) == 2
+    assert main(["data", "--data", str(tmp_path)]) == 2
     assert "force" in capsys.readouterr().err
 
 
-def test_bad_data_is_reported_before_training(tmp_path, capsys):
-    (tmp_path / "train").mkdir()
-    (tmp_path / "val").mkdir()
-    for split in ("train", "val"):
-        (tmp_path / split / "dataset_labels.csv").write_text("file_name,label\nx.png,0\n")
-    assert main(["run", "--data", str(tmp_path), "--no-progress"]) == 2
-    assert "x.png" in capsys.readouterr().err
+def test_old_option_spellings_still_work_with_a_deprecation_line(tmp_path, capsys):
+    assert main(["data", "--out", str(tmp_path / "d"), "--scale", "0.1"]) == 0
+    assert "`--out` is deprecated here" in capsys.readouterr().err
+    assert (tmp_path / "d" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "--seeds", "4-0"], "did you mean '0-4'"),
+    (["bench", "--seeds", ","], "at least one seed"),
+    (["bench", "--jobs", "0"], "Expected a number >= 1, but got 0"),
+    (["speed", "--repeats", "0"], "Expected a number >= 1, but got 0"),
+    (["run", "--epochs", "0"], "Expected a number >= 1, but got 0"),
+    (["data", "--scale", "2"], "Expected a scale in (0, 1], but got 2.0"),
+])
+def test_bad_option_values_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_every_option_has_help_and_the_version_is_printed(capsys):
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings} has no help"
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("noisy-select 0.")
+    assert "(default: results/bench.jsonl)" in subparsers["bench"].format_help()
+
+
+def test_help_needs_no_torch():
+    code = ("import sys\nfrom noisy_select.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False")
+
+
+def test_ctrl_c_in_run_prints_one_line_and_writes_nothing(tiny_proxy, tmp_path, capsys, monkeypatch):
+    import noisy_select.training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(noisy_select.training, "train_models", interrupted)
+    assert _run(tiny_proxy[0], tmp_path / "r" / "run.json", "--no-progress") == 130
+    err = capsys.readouterr().err
+    assert "noisy-select run: interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_in_data_leaves_no_folder_behind(tmp_path, capsys, monkeypatch):
+    import noisy_select.proxy
+
+    def interrupted(split, folder):
+        os.makedirs(folder)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(noisy_select.proxy, "_write_split", interrupted)
+    assert main(["data", "--data", str(tmp_path / "d"), "--scale", "0.1"]) == 130
+    assert "interrupted" in capsys.readouterr().err and os.listdir(tmp_path) == []
+
+
+def _row(spec):
+    return {**spec.__dict__, "bac_mean": 0.5, "points": 0, "seconds": 1.0, "history": [],
+            "selection": []}
+
+
+def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def second_interrupts(spec, progress=False):
+        calls.append(spec)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return _row(spec)
+
+    monkeypatch.setattr(bench, "run_one", second_interrupts)
+    results = tmp_path / "r.jsonl"
+    assert main(["bench", "--scenarios", "olympiad", "-s", "all,fixed-rates", "--seeds", "0",
+                 "-r", str(results), "--no-progress"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert [r["strategy"] for r in bench.read_results(str(results))] == ["all"]
+
+
+def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: _row(spec))
+    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
+    bench.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
+    bench.sweep(specs, str(tmp_path / "r.jsonl"), progress=False)
+    out = capsys.readouterr().out
+    assert "1 runs to do with 1 process." in out
+    assert "3 runs to do with 1 process, about 0 minutes at 1 s per run" in out
+
+
+def test_sigterm_during_data_force_leaves_no_hidden_folder(tmp_path):
+    root = tmp_path / "d"
+    assert main(["data", "--data", str(root), "--scale", "0.1"]) == 0
+    manifest = (root / "manifest.json").read_text()
+    proc = subprocess.Popen([sys.executable, "-m", "noisy_select", "data", "--data", str(root),
+                             "--force", "--seed", "5"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not any(n.startswith(".proxy-") for n in os.listdir(root)):
+        assert proc.poll() is None and time.time() < deadline, "the build never started"
+        time.sleep(0.01)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "stopped by SIGTERM" in err
+    assert not [n for n in os.listdir(root) if n.startswith(".")]
+    assert (root / "manifest.json").read_text() == manifest

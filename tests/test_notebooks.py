@@ -25,9 +25,10 @@ def test_submission_keeps_the_fixed_cells_and_swaps_model_and_solution():
     seed, sub = notebooks.seed_cells(), notebooks.submission_cells()
     assert len(seed) == len(sub)
     changed = [i for i, (a, b) in enumerate(zip(seed, sub)) if a != b]
-    assert len(changed) == 2
-    model, solution = (sub[i]["source"] for i in changed)
+    assert len(changed) == 3
+    model, text, solution = (sub[i]["source"] for i in changed)
     assert "groups=128" in model and model.startswith(notebooks.FIXED_MARK)
+    assert text.startswith("# Solved Solution") and "your_select_indices" in text
     assert "def your_select_indices(targets" in solution
     assert sum(notebooks.is_fixed(c) for c in sub) == sum(notebooks.is_fixed(c) for c in seed) == 16
 
@@ -58,8 +59,6 @@ def test_submission_bad_input_writes_nothing(tmp_path, capsys):
     assert main(["submission", "--out", str(out), "--strategy", "magic"]) == 2
     assert main(["submission", "--out", str(out), "--strategy", "oracle-clean"]) == 2
     assert "clean labels" in capsys.readouterr().err
-    assert main(["submission", "--out", str(tmp_path / "missing" / "s.ipynb")]) == 2
-    assert "does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -175,3 +174,18 @@ def test_inlined_solution_behaves_like_the_package_rule():
         inlined = namespace["your_select_indices"](targets, losses)
         for a, b in zip(inlined, ours(targets, losses)):
             assert torch.equal(a, b)
+
+
+def test_submission_text_describes_the_exported_rule_and_the_file_follows_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert main(["submission", "-o", str(tmp_path / "new" / "s.ipynb"), "-s", "fixed-rates"]) == 0
+    finally:
+        os.umask(old)
+    path = tmp_path / "new" / "s.ipynb"
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    nb = nbformat.read(path, as_version=4)
+    text = next(c.source for c in nb.cells if c.source.startswith("# Solved Solution"))
+    assert "fixed-rates" in text and "50% / 93%" in text and "85%" not in text
+    code = next(c.source for c in nb.cells if "def your_select_indices" in c.source)
+    assert "creates the rule and its state" in code
