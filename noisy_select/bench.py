@@ -1,10 +1,11 @@
 """`noisy-select bench`: scenarios x strategies x seeds through the fixed loop, in memory.
 
 Each run is a pure function of (scenario, strategy, seed, epochs, device, scale): the seed
-builds the scenario's data and seeds the models. Runs use the competition's ``train`` with
+draws the scenario's data and seeds the models. Runs use the competition's ``train`` with
 identical semantics; images are decoded once into tensors instead of per epoch, which gives
-the same batches in the same order. Results are appended as one JSON line per run, so a
-sweep can be resumed.
+the same batches in the same order and the same random draws (``training.InMemoryLoader``).
+Results are appended as one JSON line per run (``records``), so a sweep can be resumed; a
+run whose strategy or trainer config changed is run again.
 """
 
 from __future__ import annotations
@@ -16,16 +17,24 @@ import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from tqdm import tqdm
 
 from noisy_select import scenarios
-from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, points, predict_and_evaluate
-from noisy_select.data import DataError
+from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.environment import environment, resolve_device
+from noisy_select.records import (
+    describe,
+    end_with_newline,
+    make_row,
+    read_results,
+    row_key,
+    scores,
+    split_trainer,
+)
 from noisy_select.strategies import get_spec, make_strategy
 from noisy_select.training import tensor_batches, train_models
 
@@ -33,24 +42,19 @@ from noisy_select.training import tensor_batches, train_models
 @dataclass(frozen=True)
 class RunSpec:
     scenario: str
-    strategy: str
-    seed: int
+    strategy: str  # a registered name, or robust:<name> for the robust trainer
+    seed: int  # draws the scenario's data (split and noise) and seeds the models
     epochs: int = NUM_EPOCHS
     device: str = "auto"
     scale: float = 1.0  # shrinks every split (tests)
 
+    def describe(self) -> dict:
+        return describe(self.strategy, self.epochs)
+
     def key(self) -> tuple:
-        return (self.scenario, self.strategy, self.seed, self.epochs, self.scale)
-
-
-ROBUST_PREFIX = "robust:"
-
-
-def split_trainer(name: str) -> tuple[str, str]:
-    """``"robust:adaptive"`` -> ``("robust", "adaptive")``; a plain name -> ``("fixed", name)``."""
-    if name.startswith(ROBUST_PREFIX):
-        return "robust", name[len(ROBUST_PREFIX):]
-    return "fixed", name
+        """What makes two runs the same run: the row's ``KEY_FIELDS``."""
+        return (self.scenario, self.strategy, self.seed, self.epochs, self.scale,
+                self.describe()["config_hash"])
 
 
 def run_one(spec: RunSpec, progress: bool = False) -> dict:
@@ -58,6 +62,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
 
     ``robust:<strategy>`` trains with ``robust.train_robust`` (default schedule, teachers
     scored) and ``<strategy>`` choosing the supervised samples; other names use the fixed loop.
+    The same scenario, seed and strategy through ``noisy-select run`` give the same scores.
     """
     trainer, strategy_name = split_trainer(spec.strategy)
     strategy_spec = get_spec(strategy_name)
@@ -65,8 +70,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale)
     train_split = data.splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
-    clean_labels = torch.from_numpy(train_split.clean).to(device)
-    clean = list(clean_labels.split(BATCH_SIZE))
+    clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
     tracker = BatchTracker(batches, clean)
     recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
     val = tensor_batches(data.splits["val"], device)
@@ -77,81 +81,13 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
                                           device=device, seed=spec.seed, progress=progress,
                                           on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
     seconds = time.perf_counter() - start
-    bacs = [predict_and_evaluate(m, test, device) for m in models]
-    return {
-        **extra,
-        **asdict(spec),
-        "bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
-        "points": points(*bacs),
-        "history": history,
-        "selection": recorder.epochs,
-        "seconds": round(seconds, 2),
-        "data": data.manifest()["counts"],
-        "environment": environment(device),
-    }
-
-
-REQUIRED_FIELDS = ("scenario", "strategy", "seed", "epochs", "scale", "bac_mean", "points", "seconds",
-                   "history", "selection")
-
-
-def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
-    """Every row of a results file (JSON lines).
-
-    A missing file has no rows (``missing_ok``) or raises ``DataError``. A last line cut off
-    without its newline (an interrupted write) is reported and skipped, so its run is run
-    again; any other line that is not a JSON row with ``REQUIRED_FIELDS`` raises ``DataError``
-    naming the file and the line.
-    """
-    if not os.path.exists(path):
-        if missing_ok:
-            return []
-        raise DataError(f"Expected a results file at {path}, but it does not exist; "
-                        "write one with `noisy-select bench --results PATH`.")
-    with open(path) as f:
-        lines = f.read().split("\n")
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            if number == len(lines):  # no newline after it: the write was cut off
-                print(f"{path}, line {number}: skipped a truncated last row (an interrupted "
-                      "write); its run counts as not done.", file=sys.stderr)
-                continue
-            raise DataError(f"{path}, line {number}: not a JSON row ({err.msg}); fix or remove "
-                            "that line.") from err
-        missing = [k for k in REQUIRED_FIELDS if not isinstance(row, dict) or k not in row]
-        if missing:
-            raise DataError(f"{path}, line {number}: the row lacks {missing} (written by another "
-                            "tool or an older version?); remove it or re-run that run with "
-                            "`noisy-select bench`.")
-        rows.append(row)
-    return rows
-
-
-def _end_with_newline(path: str) -> None:
-    """Before appending to ``path``: end a complete last row with its newline, and cut off a
-    half-written one (``read_results`` already reported and skipped it)."""
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return
-    with open(path, "rb+") as f:
-        data = f.read()
-        if data.endswith(b"\n"):
-            return
-        start = data.rfind(b"\n") + 1
-        try:
-            json.loads(data[start:])
-            f.write(b"\n")
-        except ValueError:
-            f.truncate(start)
-
-
-def _key(row: dict) -> tuple:
-    return RunSpec(row["scenario"], row["strategy"], row["seed"], row["epochs"],
-                   scale=row["scale"]).key()
+    return make_row(
+        scenario=spec.scenario, strategy=spec.strategy, seed=spec.seed, epochs=spec.epochs,
+        scale=spec.scale, device=spec.device, described=spec.describe(),
+        split_scores={"val": scores(models, val, device), "test": scores(models, test, device)},
+        history=history, selection=recorder.epochs, seconds=seconds,
+        data={"kind": "scenario", **data.manifest()}, environment=environment(device),
+        extra=extra)
 
 
 def _worker_init(threads: int) -> None:
@@ -188,10 +124,10 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     if jobs < 1:
         raise ValueError(f"Expected `jobs` >= 1, but got {jobs}.")
     rows = read_results(out)
-    done = {_key(r) for r in rows}
+    done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    _end_with_newline(out)
+    end_with_newline(out)
     if len(specs) > len(todo):
         print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")
     rate = _rate(rows)
@@ -233,4 +169,4 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
         pool.shutdown()
     bar.close()
     wanted = {s.key() for s in specs}
-    return [r for r in read_results(out) if _key(r) in wanted]
+    return [r for r in read_results(out) if row_key(r) in wanted]

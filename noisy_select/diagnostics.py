@@ -3,10 +3,9 @@ against the clean labels, and the per-sample losses of the last epoch."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
-from torch.utils.data import DataLoader
 
 
 class BatchTracker:
@@ -15,7 +14,7 @@ class BatchTracker:
     ``clean`` holds the clean labels ``(B,)`` of each batch, in order.
     """
 
-    def __init__(self, batches: Sequence | DataLoader, clean: list[torch.Tensor]) -> None:
+    def __init__(self, batches: Iterable, clean: list[torch.Tensor]) -> None:
         self.batches, self.clean_batches, self.index = batches, clean, -1
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -24,7 +23,7 @@ class BatchTracker:
             yield batch
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.batches)  # type: ignore[arg-type]
 
     def clean(self) -> torch.Tensor:
         """Clean labels ``(B,)`` of the batch the loop is on."""

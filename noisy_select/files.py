@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import IO
 
 
-def atomic_write(path: str, write: Callable[[IO[str]], None]) -> None:
+def atomic_write(path: str, write: Callable[[IO[str]], object]) -> None:
     """Write ``path`` through ``write(file)`` into a temporary file beside it, then move it into
     place (creating the folder). The file gets the user's umask, like any new file (a temporary
     file alone would be private, mode 600)."""

@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pandas as pd
 
-ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching")
+ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching", "cleanlab")
+CEILINGS = ("oracle-clean", "oracle-clean-balanced")
 SHIPPED = "your_select_indices"
 
 
@@ -22,28 +23,47 @@ def line_style(name: str, anchor_colors: dict) -> dict:
     return {"color": "0.7", "lw": 0.9, "zorder": 2}
 
 
-def summary_table(rows: list[dict]) -> pd.DataFrame:
-    """One row per (scenario, strategy): BAC_mean over seeds (test split) and points.
+def display_names(rows: list[dict]) -> list[dict]:
+    """Rows whose strategy name was run with more than one config (the code changed between
+    runs) get ``name@hash`` as their strategy, so that no table silently mixes them."""
+    hashes: dict[str, set] = {}
+    for r in rows:
+        hashes.setdefault(r["strategy"], set()).add(r.get("config_hash"))
+    return [{**r, "strategy": f"{r['strategy']}@{r.get('config_hash')}"}
+            if len(hashes[r["strategy"]]) > 1 else r for r in rows]
 
-    Columns: ``mean``, ``std``, ``worst`` (lowest seed), ``points`` (mean), ``seeds``,
-    ``seconds`` (mean wall time of one run) and ``gap_closed``: the share of the gap between
-    the best anchor and ``oracle-clean`` that the strategy closes (for non-anchors).
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """One row per (scenario, strategy): BAC_mean over seeds and points.
+
+    Columns: ``mean``, ``ci_low`` / ``ci_high`` (bootstrap 95% interval of the mean over seeds),
+    ``worst`` (lowest seed), ``points`` (mean), ``seeds``, ``seconds`` (mean wall time of one
+    run) and ``gap_closed``: the share of the gap between the best anchor and the better of the
+    two clean-sample oracles that the strategy closes (for non-anchors).
     """
-    df = pd.DataFrame(rows)
+    from noisy_select.compare import bootstrap_ci
+
+    df = pd.DataFrame(display_names(rows))
     if df.empty:
         raise ValueError("Expected bench results to summarise, but got none.")
-    table = df.groupby(["scenario", "strategy"], sort=False).agg(
-        mean=("bac_mean", "mean"), std=("bac_mean", "std"), worst=("bac_mean", "min"),
-        points=("points", "mean"), seeds=("seed", "nunique"), seconds=("seconds", "mean"),
+    if "seconds" not in df:
+        df["seconds"] = np.nan
+    table = df.groupby(["scenario", "strategy"], sort=False, dropna=False).agg(
+        mean=("bac_mean", "mean"), worst=("bac_mean", "min"), points=("points", "mean"),
+        seeds=("seed", "nunique"), seconds=("seconds", "mean"),
     ).reset_index()
+    cis = [bootstrap_ci(df[(df.scenario == r.scenario) & (df.strategy == r.strategy)].bac_mean)
+           for r in table.itertuples()]
+    table["ci_low"], table["ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
     gaps = []
     for _, row in table.iterrows():
         same = table[table.scenario == row.scenario].set_index("strategy")["mean"]
         anchors = same[same.index.isin(ANCHORS)]
+        oracles = same[same.index.isin(CEILINGS)]
         closed = np.nan
-        if row.strategy not in ANCHORS and "oracle" not in row.strategy and len(anchors):
-            if "oracle-clean" in same and same["oracle-clean"] > anchors.max():
-                closed = (row["mean"] - anchors.max()) / (same["oracle-clean"] - anchors.max())
+        if (row.strategy not in ANCHORS and "oracle" not in row.strategy and len(anchors)
+                and len(oracles) and oracles.max() > anchors.max()):
+            closed = (row["mean"] - anchors.max()) / (oracles.max() - anchors.max())
         gaps.append(closed)
     table["gap_closed"] = gaps
     return table
@@ -53,62 +73,72 @@ def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") ->
     """The table as Markdown, one section per scenario, with the command that made it."""
     lines = [f"# {title}", "", "Produced by:", "", "```bash", command, "```", "",
              "BAC_mean is the mean balanced accuracy of the two models on the scenario's clean "
-             "test split after the last epoch; mean and std over seeds, worst = lowest seed; "
-             "points as the competition computes them; gap closed = share of the gap between "
-             "the best anchor and `oracle-clean`.", ""]
+             "test split after the last epoch; mean over seeds with a bootstrap 95% interval "
+             "(10,000 resamples of the seeds), worst = lowest seed; points as the competition "
+             "computes them; gap closed = share of the gap between the best anchor "
+             f"({', '.join(f'`{a}`' for a in ANCHORS)}) and the better of "
+             f"{' and '.join(f'`{c}`' for c in CEILINGS)}.", ""]
     for scenario, part in table.groupby("scenario", sort=False):
         lines += [f"## {scenario}", "",
-                  "| strategy | BAC_mean | std | worst seed | points | gap closed | seeds | s/run |",
+                  "| strategy | BAC_mean | 95% CI | worst seed | points | gap closed | seeds | s/run |",
                   "|---|---|---|---|---|---|---|---|"]
         for _, r in part.sort_values("mean", ascending=False).iterrows():
             gap = "" if np.isnan(r.gap_closed) else f"{100 * r.gap_closed:.0f}%"
-            std = "" if np.isnan(r["std"]) else f"{r['std']:.3f}"
-            lines.append(f"| `{r.strategy}` | {r['mean']:.3f} | {std} | {r.worst:.3f} | "
-                         f"{r.points:.1f} | {gap} | {r.seeds} | {r.seconds:.0f} |")
+            seconds = "" if np.isnan(r.seconds) else f"{r.seconds:.0f}"
+            lines.append(f"| `{r.strategy}` | {r['mean']:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}] "
+                         f"| {r.worst:.3f} | {r.points:.1f} | {gap} | {r.seeds} | {seconds} |")
         lines.append("")
     return "\n".join(lines)
 
 
 def _curves(rows: list[dict], scenario: str, value) -> dict[str, np.ndarray]:
-    """Per strategy, the mean over seeds of ``value(row) -> (epochs,)`` array."""
+    """Per strategy, the mean over seeds of ``value(row) -> (epochs,)`` array (rows that lack
+    what ``value`` reads, such as a run's record on data without clean labels, are left out)."""
     out: dict[str, list] = {}
     for r in rows:
-        if r["scenario"] == scenario:
+        if r["scenario"] != scenario:
+            continue
+        try:
             out.setdefault(r["strategy"], []).append(value(r))
-    return {k: np.nanmean(np.array(v, dtype=float), axis=0) for k, v in out.items()}
+        except (KeyError, TypeError):
+            continue
+    return {k: np.nanmean(np.array(v, dtype=float), axis=0) for k, v in out.items() if v}
+
+
+def _mean_of_models(key: str):
+    return lambda r: [(h[f"{key}_1"] + h[f"{key}_2"]) / 2 for h in r["history"]]
 
 
 def figures(rows: list[dict], fig_dir: str) -> list[str]:
-    """Per scenario: validation BAC per epoch, and selection precision per class per epoch."""
+    """Per scenario: validation BAC and AUC per epoch (threshold against ranking), and the
+    selection's precision per label per epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = display_names(rows)
     os.makedirs(fig_dir, exist_ok=True)
     paths = []
     names = list(dict.fromkeys(r["strategy"] for r in rows))
     highlighted = [n for n in names if n in ANCHORS or n.startswith("oracle")]
     anchor_colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(highlighted)}
     styles = {n: line_style(n, anchor_colors) for n in names}
+    panels = [("validation BAC (mean of both models)", "BAC", _mean_of_models("val_bac")),
+              ("validation AUC (mean of both models)", "AUC", _mean_of_models("val_auc"))]
+    for cls in (0, 1):
+        panels.append((f"precision of the selection, label {cls}", "share correctly labelled",
+                       lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
+                                         for e in r["selection"]]))
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        fig, axes = plt.subplots(1, 3, figsize=(17, 4.2))
-        bac = _curves(rows, scenario, lambda r: [(h["val_bac_1"] + h["val_bac_2"]) / 2
-                                                  for h in r["history"]])
-        for name, curve in bac.items():
-            axes[0].plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name,
-                         **styles[name])
-        axes[0].set(title=f"{scenario}: validation BAC (mean of both models)", xlabel="epoch",
-                    ylabel="BAC")
-        for cls, ax in zip((0, 1), axes[1:]):
-            prec = _curves(rows, scenario, lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
-                                                           for e in r["selection"]])
-            for name, curve in prec.items():
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2))
+        for ax, (title, ylabel, value) in zip(axes, panels):
+            for name, curve in _curves(rows, scenario, value).items():
                 ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name,
                         **styles[name])
-            ax.set(title=f"precision of the selection, label {cls}", xlabel="epoch",
-                   ylabel="share correctly labelled")
-        axes[2].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+            ax.set(title=f"{scenario}: {title}" if ax is axes[0] else title, xlabel="epoch",
+                   ylabel=ylabel)
+        axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
         path = os.path.join(fig_dir, f"{scenario}.png")
         fig.savefig(path, bbox_inches="tight", dpi=90)
         plt.close(fig)
@@ -116,14 +146,15 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
     return paths
 
 
-def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str) -> pd.DataFrame:
-    """Write the Markdown summary and the figures; returns the table."""
+def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
+              extra: str = "") -> pd.DataFrame:
+    """Write the Markdown summary (then ``extra`` Markdown) and the figures; returns the table."""
+    from noisy_select.files import atomic_write
+
     table = summary_table(rows)
     paths = figures(rows, fig_dir)
-    text = markdown(table, command)
+    text = markdown(table, command) + extra
     rel = [os.path.relpath(p, os.path.dirname(os.path.abspath(md_path))) for p in paths]
     text += "\n## Figures\n\n" + "\n".join(f"![{os.path.basename(p)}]({p})" for p in rel) + "\n"
-    os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
-    with open(md_path, "w") as f:
-        f.write(text)
+    atomic_write(md_path, lambda f: f.write(text))
     return table

@@ -8,15 +8,17 @@ import time
 from dataclasses import asdict, dataclass
 
 from noisy_select import data
-from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, SEED, points
+from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, SEED
+from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.files import write_json
+from noisy_select.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
 from noisy_select.strategies import get_spec, make_strategy
 
 
 @dataclass
 class RunConfig:
     data: str = "data"  # folder with train/ and val/ (official layout), or where the proxy is built
-    strategy: str = "your_select_indices"  # a registered strategy name
+    strategy: str = "your_select_indices"  # a registered name; robust:<name> = --trainer robust
     epochs: int = NUM_EPOCHS  # the competition trains 6
     device: str = "auto"  # auto: CUDA when available
     seed: int = SEED  # seeds the models (seed_everything) and a proxy built here; competition: 123
@@ -29,9 +31,15 @@ class RunConfig:
     keep_best: bool = False  # robust only: restore the best epoch by validation BAC
 
 
+def trainer_and_strategy(config: RunConfig) -> tuple[str, str]:
+    """The trainer and the selection rule's name: ``-s robust:<name>`` is ``--trainer robust``."""
+    trainer, name = split_trainer(config.strategy)
+    return ("robust" if config.trainer == "robust" else trainer), name
+
+
 def check_config(config: RunConfig) -> None:
     """Raise ``ValueError`` for a config that cannot run, before anything is read or built."""
-    if get_spec(config.strategy).oracle:
+    if get_spec(split_trainer(config.strategy)[1]).oracle:
         raise ValueError(
             f"Strategy {config.strategy!r} reads the clean labels; run it with noisy-select bench."
         )
@@ -41,7 +49,7 @@ def check_config(config: RunConfig) -> None:
         raise ValueError(f"Expected `scale` to be in (0, 1], but got {config.scale}.")
     if config.trainer not in ("fixed", "robust"):
         raise ValueError(f"Expected `trainer` to be 'fixed' or 'robust', but got {config.trainer!r}.")
-    if config.trainer == "fixed" and (config.schedule or config.keep_best):
+    if trainer_and_strategy(config)[0] == "fixed" and (config.schedule or config.keep_best):
         raise ValueError("--schedule and --keep-best apply to --trainer robust only.")
 
 
@@ -56,22 +64,9 @@ def new_record_path(strategy: str, folder: str = "results") -> str:
     return path
 
 
-def score(models, split_dir: str, device) -> dict:
-    """BAC of both models on a split folder, their mean, the points and the split size."""
-    import torchvision.transforms as transforms
-    from torch.utils.data import DataLoader
-
-    from noisy_select.competition import TaskDataset, predict_and_evaluate
-
-    loader: DataLoader = DataLoader(TaskDataset(split_dir, transform=transforms.ToTensor()),
-                                    batch_size=BATCH_SIZE)
-    bacs = [predict_and_evaluate(m, loader, device) for m in models]
-    return {"bac_1": bacs[0], "bac_2": bacs[1], "bac_mean": (bacs[0] + bacs[1]) / 2,
-            "points": points(*bacs), "size": len(loader.dataset)}  # type: ignore[arg-type]
-
-
 def run(config: RunConfig) -> dict:
-    """Train both models with ``config.strategy``, score them, write the record."""
+    """Train both models with ``config.strategy``, score them, write the record (a result row
+    of the bench's schema, ``records.make_row``)."""
     from noisy_select.competition import load_data
     from noisy_select.environment import environment, resolve_device
     from noisy_select.training import train_models
@@ -80,43 +75,57 @@ def run(config: RunConfig) -> dict:
     device = resolve_device(config.device)
     data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale)
     print(data.describe_data(config.data))
-    split_names = data.check_splits(config.data)
-    splits = {s: os.path.join(config.data, s) for s in split_names}
+    splits = {s: os.path.join(config.data, s) for s in data.check_splits(config.data)}
     out = config.out or new_record_path(config.strategy)
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
     train_loader, val_loader = load_data(splits["train"], splits["val"])
+    trainer, name = trainer_and_strategy(config)
+    strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
+    described = describe(strategy, config.epochs, keep_best=config.keep_best,
+                         schedule=config.schedule)
+    tracker = BatchTracker(train_loader, data.clean_label_batches(config.data, BATCH_SIZE))
+    recorder = SelectionRecorder(make_strategy(name), tracker)
 
-    print(f"Training with {config.strategy!r} ({config.trainer} trainer), seed {config.seed}, "
+    def after_epoch(row: dict) -> None:
+        recorder.end_epoch(row["epoch"])
+        if config.progress:
+            print(f"epoch {row['epoch']}/{config.epochs}: validation BAC model 1 "
+                  f"{row['val_bac_1']:.4f}, model 2 {row['val_bac_2']:.4f}", flush=True)
+
+    print(f"Training with {name!r} ({trainer} trainer), seed {config.seed}, "
           f"{config.epochs} epochs on {device}.")
-    bars = config.progress and sys.stderr.isatty()
     start = time.perf_counter()
     models, history, extra = train_models(
-        config.trainer, train_loader, val_loader, make_strategy(config.strategy),
-        epochs=config.epochs, device=device, seed=config.seed, progress=bars,
-        keep_best=config.keep_best, schedule=config.schedule,
-        on_epoch_end=_epoch_printer(config.epochs) if config.progress else None)
+        trainer, tracker, val_loader, recorder, epochs=config.epochs, device=device,
+        seed=config.seed, progress=config.progress and sys.stderr.isatty(),
+        keep_best=config.keep_best, schedule=config.schedule, on_epoch_end=after_epoch)
     seconds = time.perf_counter() - start
 
-    result: dict = {"config": asdict(config), **extra, "train_seconds": round(seconds, 2)}
-    for name in splits:
-        if name == "train":
-            continue
-        result[name] = r = score(models, splits[name], device)
-        print(f"{name}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
-              f"mean {r['bac_mean']:.4f}, points {r['points']}/100")
-    result["history"] = history
-    result["data"] = data.data_record(config.data)
-    result["environment"] = environment(device)
+    split_scores = {}
+    for split in splits:
+        if split != "train":
+            split_scores[split] = r = scores(models, _loader(splits[split]), device)
+            print(f"{split}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
+                  f"mean {r['bac_mean']:.4f}, points {r['points']}/100")
+    manifest = data.read_manifest(config.data)
+    record = make_row(
+        scenario=manifest["scenario"]["name"] if manifest else None, strategy=strategy,
+        seed=config.seed, epochs=config.epochs, scale=manifest.get("scale", 1.0) if manifest else None,
+        device=config.device, described=described, split_scores=split_scores, history=history,
+        selection=recorder.epochs if manifest else None, seconds=seconds,
+        data=data.data_record(config.data), environment=environment(device),
+        extra={"config": asdict(config), **extra})
     print(f"Trained in {seconds:.1f} s on {device}.")
-    write_json(result, out)
+    write_json(record, out)
     print(f"Wrote {out}")
-    return result
+    return record
 
 
-def _epoch_printer(epochs: int):
-    def show(row: dict) -> None:
-        print(f"epoch {row['epoch']}/{epochs}: validation BAC model 1 {row['val_bac_1']:.4f}, "
-              f"model 2 {row['val_bac_2']:.4f}", flush=True)
+def _loader(split_dir: str):
+    import torchvision.transforms as transforms
+    from torch.utils.data import DataLoader
 
-    return show
+    from noisy_select.competition import TaskDataset
+
+    return DataLoader(TaskDataset(split_dir, transform=transforms.ToTensor()), batch_size=BATCH_SIZE)

@@ -1,15 +1,27 @@
-"""Strategies by name: the registry the CLI, the bench and the submission exporter share."""
+"""Strategies by name: the registry the CLI, the bench and the submission exporter share.
+
+Every entry is a class plus its keyword arguments (variants are data). The factory, the
+exported source of a submission and the resolved config that every result records are all
+derived from that pair, so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import inspect
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
 
-from noisy_select import selection, solution
-from noisy_select.adaptive import AdaptiveSelection
+from noisy_select import adaptive, selection, solution
+from noisy_select.adaptive import AdaptiveSelection, class_balanced_weights, resample
+
+# Modules the submission exporter inlines: only their classes can be exported.
+EXPORTABLE_MODULES = (selection.__name__, adaptive.__name__, solution.__name__)
 
 
 class Strategy(Protocol):
@@ -20,19 +32,36 @@ class Strategy(Protocol):
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A registered strategy.
+    """A registered strategy: ``cls(**kwargs)`` builds it.
 
-    ``factory`` builds a fresh strategy; oracle factories take a function that returns the clean
-    labels of the current batch (only the bench has one). ``clean_labels`` means the run trains
-    on the clean labels instead of the noisy ones.
+    ``oracle`` strategies read the clean labels: their class takes ``clean_fn`` first, a
+    function returning the current batch's clean labels (only the bench has one), unless
+    ``clean_labels``, which trains on the clean labels instead of the noisy ones.
     """
 
     name: str
     description: str
-    factory: Callable[..., Strategy]
+    cls: type
+    kwargs: dict = field(default_factory=dict)
     oracle: bool = False
     clean_labels: bool = False
-    export: str | None = None  # expression that builds it from the inlined modules
+
+    @property
+    def exportable(self) -> bool:
+        return not self.oracle and self.cls.__module__ in EXPORTABLE_MODULES
+
+    @property
+    def export(self) -> str | None:
+        """The expression that builds it from the inlined modules (None: not exportable)."""
+        if not self.exportable:
+            return None
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
+        return f"{self.cls.__name__}({args})"
+
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> Strategy:
+        if self.oracle and not self.clean_labels:
+            return self.cls(clean_fn, **self.kwargs)
+        return self.cls(**self.kwargs)
 
 
 class OracleClean:
@@ -45,81 +74,91 @@ class OracleClean:
     def reset(self) -> None:
         self.check = selection.LabelCheck()
 
-    def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
+    def correct(self, targets: torch.Tensor, losses) -> torch.Tensor:
         labels, _ = selection.prepare(targets, losses)
         self.check(labels)
-        correct = labels == self.clean_fn().to(labels.device)
-        if labels.numel() and not bool(correct.any()):
+        return labels == self.clean_fn().to(labels.device)
+
+    def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
+        correct = self.correct(targets, losses)
+        if correct.numel() and not bool(correct.any()):
             correct[:] = True  # nothing correct in this batch: the step would otherwise skip
         idx = torch.nonzero(correct).reshape(-1)
         return [idx, idx.clone()]
 
 
+class OracleCleanBalanced(OracleClean):
+    """Exactly the correctly labelled samples, classes balanced by repetition, a fixed number
+    of indices (the batch size): the output contract of the shipped rule, with perfect ranking."""
+
+    def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
+        correct = self.correct(targets, losses)
+        labels = targets.reshape(-1).long()
+        if labels.numel() == 0:
+            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
+            return [empty, empty.clone()]
+        weights = class_balanced_weights(labels, correct.float(), 1.0)
+        idx = resample(weights, labels.numel())
+        return [idx, idx.clone()]
+
+
+def _cleanlab_class() -> type:
+    from noisy_select.cleanlab_anchor import CleanlabSelection
+
+    return CleanlabSelection
+
+
+def _adaptive(name: str, description: str, **kwargs) -> StrategySpec:
+    return StrategySpec(name, f"adaptive selection ({description})", AdaptiveSelection, kwargs)
+
+
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
-        StrategySpec("all", "every sample (the seed's baseline)", selection.AllSamples,
-                     export="AllSamples()"),
-        StrategySpec(
-            "seed-coteaching",
-            "the seed notebook's solution: class-wise cross selection keeping 85%",
-            lambda: selection.ClassWiseCoTeaching((0.85, 0.85)),
-            export="ClassWiseCoTeaching((0.85, 0.85))",
-        ),
-        StrategySpec(
-            "fixed-rates",
-            "the published solution: class-wise cross selection keeping 50% / 93%",
-            lambda: selection.ClassWiseCoTeaching((0.50, 0.93)),
-            export="ClassWiseCoTeaching((0.50, 0.93))",
-        ),
-        StrategySpec(
-            "coteaching",
-            "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
-            selection.CoTeaching,
-            export="CoTeaching()",
-        ),
-        StrategySpec(
-            "oracle-clean", "bench only: exactly the correctly labelled samples",
-            OracleClean, oracle=True,
-        ),
-        StrategySpec(
-            "oracle-labels", "bench only: every sample with its clean label",
-            selection.AllSamples, oracle=True, clean_labels=True,
-        ),
-        *[
-            StrategySpec(name, f"adaptive selection ({desc})",
-                         lambda kw=kw: AdaptiveSelection(**kw),
-                         export=f"AdaptiveSelection(**{kw!r})")
-            for name, desc, kw in [
-                ("adaptive-mpe", "mixture-proportion rates, tightest bound (= shipped rule)",
-                 {"rate": "mpe"}),
-                ("adaptive-mpe-current", "mixture-proportion rates, current estimate only",
-                 {"rate": "mpe", "tightest": False}),
-                ("adaptive-mpe-agree", "mixture-proportion rates, both models must keep",
-                 {"rate": "mpe", "combine": "agree"}),
-                ("adaptive-confident", "confident-learning rates", {"rate": "confident"}),
-                ("adaptive-otsu", "rates from a 2-means split", {"rate": "otsu"}),
-                ("adaptive-unbalanced", "confident rates, no class balancing",
-                 {"rate": "confident", "balance": 0.0}),
-                ("adaptive-history", "confident rates, rank by an EMA of losses over epochs",
-                 {"rate": "confident", "history_decay": 0.5}),
-                ("adaptive-disagree", "confident rates, Co-teaching+ disagreement",
-                 {"rate": "confident", "combine": "disagree"}),
-                ("adaptive-warmup", "confident rates, first epoch keeps all (phase schedule)",
-                 {"rate": "confident", "warmup_epochs": 1}),
-                ("resample-fixed", "known rates 0.50 / 0.93, resampled, unbalanced",
-                 {"rates": (0.5, 0.93), "balance": 0.0}),
-                ("resample-fixed-balanced", "known rates 0.50 / 0.93, resampled, balanced",
-                 {"rates": (0.5, 0.93)}),
-            ]
-        ],
-        StrategySpec(
-            "your_select_indices",
-            "the rule this project ships (noisy_select.solution): estimated keep rates, "
-            "co-teaching, balanced",
-            solution.YourSelectIndices,
-            export="YourSelectIndices()",
-        ),
+        StrategySpec("all", "every sample (the seed's baseline)", selection.AllSamples),
+        StrategySpec("seed-coteaching",
+                     "the seed notebook's solution: class-wise cross selection keeping 85%",
+                     selection.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
+        StrategySpec("fixed-rates",
+                     "the published solution: class-wise cross selection keeping 50% / 93%",
+                     selection.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
+        StrategySpec("coteaching",
+                     "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
+                     selection.CoTeaching, {"tau": 0.35, "t_k": 10}),
+        StrategySpec("cleanlab",
+                     "cleanlab's find_label_issues on epoch-1 out-of-sample probabilities, "
+                     "peer's flags, balanced (bench only: needs the cleanlab extra)",
+                     _cleanlab_class(), {"filter_by": "prune_by_noise_rate"}),
+        StrategySpec("oracle-clean", "bench only: exactly the correctly labelled samples",
+                     OracleClean, oracle=True),
+        StrategySpec("oracle-clean-balanced",
+                     "bench only: exactly the correctly labelled samples, classes balanced, "
+                     "fixed-size output like the shipped rule", OracleCleanBalanced, oracle=True),
+        StrategySpec("oracle-labels", "bench only: every sample with its clean label",
+                     selection.AllSamples, oracle=True, clean_labels=True),
+        _adaptive("adaptive-mpe", "mixture-proportion rates, tightest bound (= shipped rule)",
+                  rate="mpe"),
+        _adaptive("adaptive-mpe-current", "mixture-proportion rates, current estimate only",
+                  rate="mpe", tightest=False),
+        _adaptive("adaptive-mpe-agree", "mixture-proportion rates, both models must keep",
+                  rate="mpe", combine="agree"),
+        _adaptive("adaptive-confident", "confident-learning rates", rate="confident"),
+        _adaptive("adaptive-otsu", "rates from a 2-means split", rate="otsu"),
+        _adaptive("adaptive-unbalanced", "confident rates, no class balancing",
+                  rate="confident", balance=0.0),
+        _adaptive("adaptive-history", "confident rates, rank by an EMA of losses over epochs",
+                  rate="confident", history_decay=0.5),
+        _adaptive("adaptive-disagree", "confident rates, Co-teaching+ disagreement",
+                  rate="confident", combine="disagree"),
+        _adaptive("adaptive-warmup", "confident rates, first epoch keeps all (phase schedule)",
+                  rate="confident", warmup_epochs=1),
+        _adaptive("resample-fixed", "known rates 0.50 / 0.93, resampled, unbalanced",
+                  rates=(0.5, 0.93), balance=0.0),
+        _adaptive("resample-fixed-balanced", "known rates 0.50 / 0.93, resampled, balanced",
+                  rates=(0.5, 0.93)),
+        StrategySpec("your_select_indices",
+                     "the rule this project ships (noisy_select.solution): estimated keep rates, "
+                     "co-teaching, balanced", solution.YourSelectIndices),
     ]
 }
 
@@ -134,11 +173,38 @@ def get_spec(name: str) -> StrategySpec:
 def make_strategy(name: str, clean_fn: Callable[[], torch.Tensor] | None = None) -> Strategy:
     """A fresh strategy ``name``; oracles need ``clean_fn`` and so run only in the bench."""
     spec = get_spec(name)
-    if spec.oracle and not spec.clean_labels:
-        if clean_fn is None:
-            raise ValueError(
-                f"Strategy {name!r} reads the clean labels, which only the bench has "
-                "(noisy-select bench)."
-            )
-        return spec.factory(clean_fn)
-    return spec.factory()
+    if spec.oracle and not spec.clean_labels and clean_fn is None:
+        raise ValueError(
+            f"Strategy {name!r} reads the clean labels, which only the bench has "
+            "(noisy-select bench)."
+        )
+    return spec.build(clean_fn)
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def resolved_config(name: str) -> dict:
+    """Everything that defines strategy ``name``: its class, every keyword argument with the
+    defaults filled in, and the config object it resolves to (``AdaptiveSelection.config``)."""
+    spec = get_spec(name)
+    params = [p for p in inspect.signature(spec.cls).parameters.values()
+              if p.name != "clean_fn" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    kwargs = {p.name: p.default for p in params if p.default is not p.empty}
+    kwargs.update(spec.kwargs)
+    config = getattr(spec.build(lambda: torch.zeros(0)), "config", None)
+    return _jsonable({"class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
+                      "kwargs": kwargs, "config": config, "clean_labels": spec.clean_labels})
+
+
+def config_hash(*parts: dict) -> str:
+    """A short hash of JSON-able configs (key order does not matter)."""
+    text = json.dumps(list(parts), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

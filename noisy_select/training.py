@@ -15,36 +15,75 @@ from noisy_select.competition import (
     WEIGHT_DECAY,
     SelectFn,
     SmallMobileNet,
-    predict_and_evaluate,
     seed_everything,
     train,
 )
 from noisy_select.scenarios import Split
 
-Batches = list[tuple[torch.Tensor, torch.Tensor]]
-# Called after each epoch with that epoch's history row (epoch and validation BACs).
+# Called after each epoch with that epoch's history row (epoch, validation BAC and AUC).
 EpochEnd = Callable[[dict], None]
+
+
+class InMemoryLoader:
+    """The batches an unshuffled ``DataLoader`` over ``TaskDataset`` yields, decoded once.
+
+    Iterating draws one number from torch's global generator, exactly as ``DataLoader.__iter__``
+    does for its base seed, so dropout masks (and so every result) are bit-identical to a run
+    that reads the PNG files through the competition's loader.
+    """
+
+    def __init__(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        torch.empty((), dtype=torch.int64).random_()
+        return iter(self.batches)
 
 
 def tensor_batches(
     split: Split, device: torch.device, *, clean_labels: bool = False, batch_size: int = BATCH_SIZE
-) -> Batches:
-    """The batches an unshuffled ``DataLoader`` over ``TaskDataset`` yields, already on ``device``.
+) -> InMemoryLoader:
+    """``split`` as an unshuffled loader would batch it, already on ``device``.
 
     Images become float32 in [0, 1] with shape (B, 1, 28, 28) as ``ToTensor`` makes them; labels
     are int64 of shape (B, 1) as the default collate stacks ``np.array([label])``.
     """
     x = torch.from_numpy(split.images).float().div(255).unsqueeze(1)
     y = torch.from_numpy(split.clean if clean_labels else split.labels).long().unsqueeze(1)
-    return [
+    return InMemoryLoader([
         (x[i : i + batch_size].to(device), y[i : i + batch_size].to(device))
         for i in range(0, len(y), batch_size)
-    ]
+    ])
+
+
+def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str) -> tuple[float, float]:
+    """Balanced accuracy and ROC AUC of ``model`` on ``loader``, from one pass.
+
+    The BAC is the competition's (``predict_and_evaluate``: argmax of the logits); the AUC ranks
+    by the logit margin of class 1, threshold-free, so it tells a ranking problem from a
+    threshold problem. NaN when the loader holds one class only.
+    """
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    model.eval()
+    logits, targets = [], []
+    with torch.no_grad():
+        for inputs, y in loader:
+            logits.append(model(inputs.to(device)).float().cpu())
+            targets.append(y.reshape(-1).cpu())
+    out, y_true = torch.cat(logits), torch.cat(targets).numpy()
+    bac = float(balanced_accuracy_score(y_true, out.argmax(1).numpy()))
+    two_classes = len(set(y_true.tolist())) == 2
+    auc = float(roc_auc_score(y_true, (out[:, 1] - out[:, 0]).numpy())) if two_classes else float("nan")
+    return bac, auc
 
 
 @dataclass
 class TrainedPair:
-    """Two trained models and their validation BAC after each epoch."""
+    """Two trained models and their validation BAC and AUC after each epoch."""
 
     model1: nn.Module
     model2: nn.Module
@@ -65,8 +104,8 @@ def train_pair(
     """Seed, build both models and optimisers, and run the fixed loop (the seed's last cell).
 
     After each epoch both models are scored on ``val_loader`` (read-only: eval mode, no grad)
-    into a history row ``{"epoch", "val_bac_1", "val_bac_2"}``, then ``on_epoch_end(row)`` runs
-    if given.
+    into a history row ``{"epoch", "val_bac_1", "val_bac_2", "val_auc_1", "val_auc_2"}``, then
+    ``on_epoch_end(row)`` runs if given.
     """
     seed_everything(seed)
     criterion = nn.CrossEntropyLoss(reduction="none")
@@ -76,8 +115,9 @@ def train_pair(
     pair = TrainedPair(m1, m2)
 
     def after_epoch(epoch: int, a: nn.Module, b: nn.Module) -> None:
-        bacs = [predict_and_evaluate(m, val_loader, device) for m in (a, b)]
-        row = {"epoch": epoch, "val_bac_1": bacs[0], "val_bac_2": bacs[1]}
+        (bac_1, auc_1), (bac_2, auc_2) = (evaluate(m, val_loader, device) for m in (a, b))
+        row = {"epoch": epoch, "val_bac_1": bac_1, "val_bac_2": bac_2, "val_auc_1": auc_1,
+               "val_auc_2": auc_2}
         pair.history.append(row)
         if on_epoch_end is not None:
             on_epoch_end(row)

@@ -1,0 +1,92 @@
+"""Paired comparisons of strategies over seeds, with bootstrap confidence intervals.
+
+Two strategies run on the same scenario and seed see the same data draw and the same model
+initialisation, so their difference on that seed is far less noisy than either score. For
+each scenario, ``compare`` takes the seeds both strategies have, the per-seed differences
+``other - baseline`` of BAC_mean, and a percentile bootstrap 95% interval of their mean
+(seeded, 10,000 resamples of the seeds).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+RESAMPLES = 10_000
+TIE = 1e-9  # a per-seed difference this small is a tie
+
+
+def bootstrap_ci(values, *, resamples: int = RESAMPLES, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values (n,)``; (nan, nan) when empty."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(means, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def by_seed(rows: list[dict], scenario: str, strategy: str) -> dict[int, float]:
+    """BAC_mean per seed of one (scenario, strategy); a seed run twice keeps its last row."""
+    return {r["seed"]: r["bac_mean"] for r in rows
+            if r["scenario"] == scenario and r["strategy"] == strategy}
+
+
+def paired(rows: list[dict], scenario: str, baseline: str, other: str, **bootstrap) -> dict:
+    """``other`` against ``baseline`` on the seeds both ran on ``scenario``."""
+    a, b = by_seed(rows, scenario, baseline), by_seed(rows, scenario, other)
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([b[s] - a[s] for s in seeds])
+    lo, hi = bootstrap_ci(diff, **bootstrap)
+    return {
+        "scenario": scenario, "baseline": baseline, "strategy": other, "seeds": seeds,
+        "mean_diff": float(diff.mean()) if seeds else float("nan"), "ci_low": lo, "ci_high": hi,
+        "wins": int((diff > TIE).sum()), "losses": int((diff < -TIE).sum()),
+        "ties": int((np.abs(diff) <= TIE).sum()),
+        "baseline_mean": float(np.mean([a[s] for s in seeds])) if seeds else float("nan"),
+        "baseline_worst": float(min(a[s] for s in seeds)) if seeds else float("nan"),
+        "mean": float(np.mean([b[s] for s in seeds])) if seeds else float("nan"),
+        "worst": float(min(b[s] for s in seeds)) if seeds else float("nan"),
+        "per_seed": {str(s): float(d) for s, d in zip(seeds, diff)},
+    }
+
+
+def verdict(row: dict) -> str:
+    """What the interval says: better, worse, or not told apart by these seeds."""
+    if row["ci_low"] > 0:
+        return "better"
+    if row["ci_high"] < 0:
+        return "worse"
+    return "not told apart"
+
+
+def compare(rows: list[dict], strategies: list[str], scenarios: list[str]) -> list[dict]:
+    """Every strategy after the first against the first, per scenario."""
+    return [paired(rows, sc, strategies[0], other) for sc in scenarios for other in strategies[1:]]
+
+
+def markdown(table: list[dict]) -> str:
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in table):
+        part = [r for r in table if r["scenario"] == scenario]
+        base = part[0]["baseline"]
+        lines += [f"### {scenario}: against `{base}`", "",
+                  "| strategy | seeds | mean diff | 95% CI | wins / losses / ties | mean | worst "
+                  f"| `{base}` mean | `{base}` worst | verdict |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in part:
+            lines.append(
+                f"| `{r['strategy']}` | {len(r['seeds'])} | {r['mean_diff']:+.3f} | "
+                f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['wins']} / {r['losses']} / "
+                f"{r['ties']} | {r['mean']:.3f} | {r['worst']:.3f} | {r['baseline_mean']:.3f} | "
+                f"{r['baseline_worst']:.3f} | {verdict(r)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_json(table: list[dict]) -> str:
+    return json.dumps([{**r, "verdict": verdict(r)} for r in table], indent=2)
