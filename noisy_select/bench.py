@@ -14,8 +14,10 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -115,29 +117,106 @@ def _rate(rows: list[dict]) -> float | None:
     return sum(seconds) / len(seconds) if seconds else None
 
 
-def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True) -> list[dict]:
+BACKENDS = ("pool", "ray")
+
+
+def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
+    """Rows of ``todo`` as they finish, in this process (``jobs == 1``) or a process pool."""
+    if jobs <= 1:
+        for spec in todo:
+            yield run_one(spec)
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
+    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,))
+    try:
+        futures = [pool.submit(run_one, s) for s in todo]
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        # Stop at once: runs in flight are lost, finished ones are saved.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ray_task(spec: RunSpec) -> dict:
+    torch.set_num_threads(1)  # Ray gives each task one CPU
+    return run_one(spec)
+
+
+def connect_ray(address: str | None, jobs: int):
+    """``ray`` connected to the cluster at ``address`` (host:port), or a new local Ray with
+    ``jobs`` CPUs. ``ValueError`` (one line) when ray is missing or the address does not answer."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--backend ray needs the ray package: pip install -e '.[ray]'") from None
+    if address and address != "auto":
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+        except (OSError, ValueError):
+            raise ValueError(f"Expected a Ray cluster at {address!r} (host:port), but nothing "
+                             "answers there; start one with `ray start --head`, or drop "
+                             "--address for a local Ray.") from None
+    if not ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": jobs}
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    return ray
+
+
+def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
+    """Rows of ``todo`` as they finish, one Ray task per run (``ray``: ``connect_ray``)."""
+    task = ray.remote(num_cpus=1)(_ray_task)
+    pending = [task.remote(spec) for spec in todo]
+    try:
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if not address:
+            ray.shutdown()
+
+
+def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
+          backend: str = "pool", address: str | None = None) -> list[dict]:
     """Run the specs not already in ``out`` (resume), appending each result as it finishes.
 
-    Prints the size of the sweep first. An interrupt stops the workers; every finished run is
-    already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
+    ``backend="pool"`` runs them here (``jobs`` processes); ``"ray"`` runs each as a Ray task
+    on the cluster at ``address`` (a local Ray with ``jobs`` CPUs when None): same rows, same
+    resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
+    run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
     """
     if jobs < 1:
         raise ValueError(f"Expected `jobs` >= 1, but got {jobs}.")
+    if backend not in BACKENDS:
+        raise ValueError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
+    if address and backend != "ray":
+        raise ValueError("--address applies to --backend ray only.")
     rows = read_results(out)
     done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    end_with_newline(out)
+    ray = connect_ray(address, jobs) if backend == "ray" and todo else None
     if len(specs) > len(todo):
         print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")
     rate = _rate(rows)
     eta = (f", about {rate * len(todo) / jobs / 60:.0f} minutes at {rate:.0f} s per run "
            f"(the mean of the {len(rows)} runs in {out})" if rate and todo else "")
-    print(f"{len(todo)} runs to do with {jobs} process{'es' if jobs > 1 else ''}{eta}.", flush=True)
+    where = "on Ray" if backend == "ray" else f"with {jobs} process{'es' if jobs > 1 else ''}"
+    print(f"{len(todo)} runs to do {where}{eta}.", flush=True)
+    results = _run_ray(ray, todo, address) if ray is not None else _run_pool(todo, jobs)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    end_with_newline(out)
     bar = tqdm(total=len(todo), desc="bench", unit="run",
                disable=not (progress and sys.stderr.isatty()))
-
-    def save(row: dict) -> None:
+    for row in results:
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
         message = (f"{row['scenario']}/{row['strategy']}/seed {row['seed']}: "
@@ -148,25 +227,6 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
         else:
             bar.set_postfix_str(message)
         bar.update()
-
-    if jobs <= 1:
-        for spec in todo:
-            save(run_one(spec))
-    else:
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
-        pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,))
-        try:
-            futures = [pool.submit(run_one, s) for s in todo]
-            for future in as_completed(futures):
-                save(future.result())
-        except BaseException:
-            # Stop at once: runs in flight are lost, finished ones are saved.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
     bar.close()
     wanted = {s.key() for s in specs}
     return [r for r in read_results(out) if row_key(r) in wanted]

@@ -10,6 +10,7 @@ failed download), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -93,16 +94,43 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
                        epochs=args.epochs, device=args.device, scale=args.scale)
-    rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress)
+    rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress,
+                       backend=args.backend, address=args.address)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
     print(report.markdown(table, args.command_line).split("\n", 8)[-1])
     print(f"Results in {args.results}; summary in {args.summary}, figures in {args.figures}")
 
 
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from noisy_select import compare
+    from noisy_select.files import atomic_write
+
+    table = compare.compare_runs(
+        args.strategies, _names(args.scenarios), args.seeds, results=args.results,
+        epochs=args.epochs, device=args.device, scale=args.scale, jobs=args.jobs,
+        progress=not args.no_progress, backend=args.backend, address=args.address)
+    text = compare.markdown(table)
+    print(text)
+    atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
+    json_path = os.path.splitext(args.summary)[0] + ".json"
+    atomic_write(json_path, lambda f: f.write(compare.to_json(table)))
+    print(f"Wrote {args.summary} and {json_path} from the rows in {args.results}.")
+
+
+def _cmd_strategies(args: argparse.Namespace) -> None:
+    from noisy_select.strategies import REGISTRY
+
+    width = max(map(len, REGISTRY))
+    print(f"{'name':<{width}}  clean labels  submission  description")
+    for name, spec in REGISTRY.items():
+        print(f"{name:<{width}}  {'reads them' if spec.oracle else 'no':<12}  "
+              f"{'yes' if spec.exportable else 'no':<10}  {spec.description}")
+
+
 def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
 
-    rows = bench.read_results(args.results, missing_ok=False)
+    rows = [row for path in args.results for row in bench.read_results(path, missing_ok=False)]
     command = args.command_line
     if args.commands:
         try:
@@ -173,6 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-s", "--strategy", default="your_select_indices",
                        help="a registered strategy name")
 
+    def results_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-r", "--results", default="results/bench.jsonl",
+                       help="results file, one JSON line per run (appended; resumes)")
+
+    def backend_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--backend", default="pool", choices=["pool", "ray"],
+                       help="pool: local processes; ray: one Ray task per run (the ray extra)")
+        p.add_argument("--address", default=None,
+                       help="ray: address of an existing cluster, host:port (default: a local Ray)")
+
     def device_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
@@ -220,11 +258,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
     device_option(p)
     p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
-    p.add_argument("-r", "--results", default="results/bench.jsonl",
-                   help="results file, one JSON line per run (appended; resumes)")
+    results_option(p)
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
+    backend_options(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+
+    p = command("compare", "paired comparison of strategies over seeds, with bootstrap confidence intervals",
+                _cmd_compare)
+    p.add_argument("strategies", nargs="+", metavar="STRATEGY",
+                   help="two or more registered names; each is compared with the first")
+    p.add_argument("--scenarios", default="olympiad", help="comma-separated names")
+    p.add_argument("--seeds", type=_seeds, default="0-9",
+                   help="'0,1,2' or '0-9': each seeds the data draw and the models")
+    p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
+    p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
+    device_option(p)
+    p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
+    results_option(p)
+    p.add_argument("--summary", default="results/compare.md",
+                   help="Markdown table to write (and its .json beside it)")
+    backend_options(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+
+    command("strategies", "every registered strategy: clean labels read, exportable, what it does",
+            _cmd_strategies)
 
     p = command("speed", "time one selection call against the seed's rule", _cmd_speed)
     strategy_option(p)
@@ -237,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
 
     p = command("summary", "Markdown table and figures from a results file", _cmd_summary)
-    p.add_argument("-r", "--results", default="results/bench.jsonl", help="results file to read")
+    p.add_argument("-r", "--results", nargs="+", default=["results/bench.jsonl"],
+                   help="results files to read: JSON lines of the bench, or run records (.json)")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary to write")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
     p.add_argument("--commands", default=None,

@@ -69,6 +69,23 @@ def compare(rows: list[dict], strategies: list[str], scenarios: list[str]) -> li
     return [paired(rows, sc, strategies[0], other) for sc in scenarios for other in strategies[1:]]
 
 
+def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
+                 results: str, epochs: int, device: str = "auto", scale: float = 1.0,
+                 jobs: int = 1, progress: bool = True, **backend) -> list[dict]:
+    """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
+    every strategy with the first, per scenario, on those seeds."""
+    from noisy_select import bench
+
+    if len(strategies) < 2:
+        raise ValueError(f"Expected at least two strategies to compare, but got {strategies}.")
+    if len(set(strategies)) < len(strategies):
+        raise ValueError(f"Expected different strategies to compare, but got {strategies}.")
+    specs = bench.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale)
+    rows = bench.sweep(specs, results, jobs=jobs, progress=progress, **backend)
+    wanted = set(seeds)
+    return compare([r for r in rows if r["seed"] in wanted], strategies, scenarios)
+
+
 def markdown(table: list[dict]) -> str:
     lines = []
     for scenario in dict.fromkeys(r["scenario"] for r in table):

@@ -146,14 +146,43 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
     return paths
 
 
+def shipped_against_anchors(rows: list[dict]) -> str:
+    """Markdown: the shipped rule paired with each anchor and oracle on every scenario where
+    both ran (empty when the shipped rule is not in ``rows``)."""
+    from noisy_select import compare
+
+    rows = display_names(rows)
+    table = []
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        names = {r["strategy"] for r in rows if r["scenario"] == scenario}
+        if SHIPPED not in names:
+            continue
+        for other in (*ANCHORS, *CEILINGS):
+            if other in names:
+                table.append(compare.paired(rows, scenario, other, SHIPPED))
+    if not table:
+        return ""
+    lines = ["## The shipped rule against each anchor (paired seeds)", "",
+             f"Each line: `{SHIPPED}` minus the named strategy, per seed, averaged over the seeds; "
+             "a 95% interval that excludes 0 is a real difference, one that spans 0 is not told "
+             "apart by these seeds.", ""]
+    for r in table:
+        lines.append(f"- {r['scenario']}: vs `{r['baseline']}`: {r['mean_diff']:+.3f} "
+                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] over {len(r['seeds'])} seeds, "
+                     f"{r['wins']} wins / {r['losses']} losses / {r['ties']} ties: "
+                     f"{compare.verdict(r)}")
+    return "\n".join(lines) + "\n"
+
+
 def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
               extra: str = "") -> pd.DataFrame:
-    """Write the Markdown summary (then ``extra`` Markdown) and the figures; returns the table."""
+    """Write the Markdown summary (with the shipped rule's paired comparisons, then ``extra``
+    Markdown) and the figures; returns the table."""
     from noisy_select.files import atomic_write
 
     table = summary_table(rows)
     paths = figures(rows, fig_dir)
-    text = markdown(table, command) + extra
+    text = markdown(table, command) + "\n" + shipped_against_anchors(rows) + extra
     rel = [os.path.relpath(p, os.path.dirname(os.path.abspath(md_path))) for p in paths]
     text += "\n## Figures\n\n" + "\n".join(f"![{os.path.basename(p)}]({p})" for p in rel) + "\n"
     atomic_write(md_path, lambda f: f.write(text))

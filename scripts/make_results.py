@@ -1,4 +1,6 @@
-"""Regenerate docs/RESULTS.md and docs/figures from the raw bench rows.
+"""Regenerate docs/RESULTS.md and docs/figures from the raw bench rows (one command).
+
+Usage: python scripts/make_results.py [RESULTS.jsonl]  (default results/bench.jsonl)
 
 Writes docs/results/commands.txt: for each (scenario, strategy) group of rows, the bench
 command that reproduces exactly those rows (each run is a pure function of scenario, strategy
@@ -17,6 +19,8 @@ os.makedirs("docs/results", exist_ok=True)
 shutil.copy(results, "docs/results/bench.jsonl")
 groups: dict = collections.defaultdict(set)
 for line in open(results):
+    if not line.strip():
+        continue
     row = json.loads(line)
     groups[(row["strategy"], row["epochs"], row["scale"])].add((row["scenario"], row["seed"]))
 commands = []
@@ -33,7 +37,3 @@ with open("docs/results/commands.txt", "w") as f:
 subprocess.run(["noisy-select", "summary", "--results", "docs/results/bench.jsonl",
                 "--summary", "docs/RESULTS.md", "--figures", "docs/figures",
                 "--commands", "docs/results/commands.txt"], check=True)
-targets = subprocess.run([sys.executable, "scripts/targets.py", "docs/results/bench.jsonl"],
-                         check=True, capture_output=True, text=True).stdout
-with open("docs/RESULTS.md", "a") as f:
-    f.write("\n" + targets)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import torch
+from helpers import fake_row
 
 from noisy_select import bench, diagnostics, report
 from noisy_select.cli import main
@@ -46,8 +47,7 @@ def test_sweep_resumes_without_rerunning_finished_runs(tmp_path, monkeypatch):
 
     def fake_run(spec, progress=False):
         calls.append(spec.key())
-        return {**spec.__dict__, "bac_mean": 0.5, "points": 0, "seconds": 1.0, "history": [],
-                "selection": []}
+        return fake_row(spec)
 
     monkeypatch.setattr(bench, "run_one", fake_run)
     out = str(tmp_path / "r.jsonl")
@@ -63,16 +63,20 @@ def test_tiny_sweep_end_to_end(tmp_path):
     out, md, figs = tmp_path / "r.jsonl", tmp_path / "R.md", tmp_path / "figs"
     code = main(["bench", "--scenarios", "olympiad", "--strategies", "all,oracle-labels",
                  "--seeds", "4", "--epochs", "1", "--scale", "0.1", "--device", "cpu",
-                 "--out", str(out), "--summary", str(md), "--figures", str(figs),
+                 "-r", str(out), "--summary", str(md), "--figures", str(figs),
                  "--no-progress"])
     assert code == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {r["strategy"] for r in rows} == {"all", "oracle-labels"}
     for r in rows:
-        assert r["bac_mean"] == pytest.approx((r["bac_1"] + r["bac_2"]) / 2)
         assert len(r["history"]) == 1 and len(r["selection"]) == 1
         assert r["environment"]["torch"] == torch.__version__
-        assert r["data"]["train"]["size"] == 300
+        assert r["data"]["counts"]["train"]["size"] == 300
+        assert r["schema"] == 2 and len(r["config_hash"]) == 12 and r["environment"]["commit"]
+        assert r["trainer_config"]["lr"] == 1e-2 and r["strategy_config"]["class"]
+        # The headline is the test split's; the last epoch's validation scores are the val split's.
+        assert r["bac_1"] == r["scores"]["test"]["bac_1"] and r["scored_on"] == "test"
+        assert r["history"][-1]["val_auc_2"] == r["scores"]["val"]["auc_2"]
     oracle = next(r for r in rows if r["strategy"] == "oracle-labels")
     assert oracle["selection"][0]["precision"] == [[1.0, 1.0], [1.0, 1.0]]
     noisy = next(r for r in rows if r["strategy"] == "all")
@@ -87,12 +91,17 @@ def test_summary_table_arithmetic():
     rows = [{"scenario": "s", "strategy": st, "seed": sd, "bac_mean": v, "points": 0, "seconds": 1}
             for st, sd, v in [("fixed-rates", 0, 0.7), ("fixed-rates", 1, 0.8),
                               ("oracle-clean", 0, 0.9), ("oracle-clean", 1, 0.9),
+                              ("oracle-clean-balanced", 0, 0.95), ("oracle-clean-balanced", 1, 0.95),
                               ("new", 0, 0.8), ("new", 1, 0.9)]]
     table = report.summary_table(rows).set_index("strategy")
     assert table.loc["fixed-rates", "mean"] == pytest.approx(0.75)
     assert table.loc["fixed-rates", "worst"] == pytest.approx(0.7)
-    assert table.loc["new", "gap_closed"] == pytest.approx((0.85 - 0.75) / (0.9 - 0.75))
+    # Gap closed against the better of the two clean-sample oracles.
+    assert table.loc["new", "gap_closed"] == pytest.approx((0.85 - 0.75) / (0.95 - 0.75))
     assert math.isnan(table.loc["fixed-rates", "gap_closed"])
+    # Two seeds: the bootstrap means are the two values and their midpoint.
+    assert table.loc["new", "ci_low"] == pytest.approx(0.8)
+    assert table.loc["new", "ci_high"] == pytest.approx(0.9)
 
 
 def test_speed_measures_a_call_and_a_step(capsys):
@@ -109,31 +118,48 @@ def test_speed_measures_a_call_and_a_step(capsys):
     assert "us/call" in capsys.readouterr().out
 
 
-def test_summary_command_reads_a_results_file(tmp_path):
-    rows = [{"scenario": "olympiad", "strategy": "all", "seed": s, "epochs": 1, "scale": 1.0,
-             "bac_mean": 0.5, "points": 0,
-             "seconds": 1.0, "history": [{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5}],
-             "selection": [{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}]} for s in (0, 1)]
-    results = tmp_path / "r.jsonl"
-    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    out = tmp_path / "R.md"
-    assert main(["summary", "--results", str(results), "--summary", str(out),
-                 "--figures", str(tmp_path / "f")]) == 0
-    assert "| `all` | 0.500 | 0.000 | 0.500 | 0.0 |  | 2 |" in out.read_text()
-
-
 def _rows(seeds=(0, 1)):
-    return [{"scenario": "olympiad", "strategy": "all", "seed": s, "epochs": 1, "scale": 1.0,
-             "bac_mean": 0.5, "points": 0, "seconds": 1.0,
-             "history": [{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5}],
-             "selection": [{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}]} for s in seeds]
+    return [fake_row(bench.RunSpec("olympiad", "all", s, epochs=1)) for s in seeds]
+
+
+def test_summary_command_reads_results_files_and_run_records(tmp_path):
+    results = tmp_path / "r.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in _rows()))
+    record = tmp_path / "run.json"
+    record.write_text(json.dumps(_rows(seeds=(2,))[0], indent=2))
+    out = tmp_path / "R.md"
+    assert main(["summary", "-r", str(results), str(record), "--summary", str(out),
+                 "--figures", str(tmp_path / "f")]) == 0
+    assert "| `all` | 0.500 | [0.500, 0.500] | 0.500 | 0.0 |  | 3 | 1 |" in out.read_text()
+
+
+def test_rows_of_an_older_schema_are_refused_with_how_to_rerun(tmp_path, capsys):
+    old = {k: v for k, v in _rows()[0].items() if k not in ("schema", "config_hash")}
+    results = tmp_path / "r.jsonl"
+    results.write_text(json.dumps(old) + "\n")
+    assert main(["compare", "all", "fixed-rates", "--seeds", "0", "-r", str(results),
+                 "--summary", str(tmp_path / "c.md")]) == 3
+    err = capsys.readouterr().err
+    assert "line 1: a row of result schema 1" in err and "-r NEW.jsonl" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
+
+
+def test_a_changed_config_is_run_again_not_skipped(tmp_path, monkeypatch):
+    spec = bench.RunSpec("olympiad", "fixed-rates", 0, epochs=1)
+    stale = {**fake_row(spec), "config_hash": "0123456789ab"}
+    results = tmp_path / "r.jsonl"
+    results.write_text(json.dumps(stale) + "\n")
+    ran = []
+    monkeypatch.setattr(bench, "run_one", lambda s, progress=False: ran.append(s) or fake_row(s))
+    bench.sweep([spec], str(results), progress=False)
+    assert ran == [spec]
 
 
 @pytest.mark.parametrize("content, message", [
     (None, "Expected a results file at .*r.jsonl, but it does not exist"),
     ('{"scenario": "olympiad"\n{"seed": 1}\n', r"r.jsonl, line 1: not a JSON row"),
     (json.dumps(_rows()[0]) + "\n" + json.dumps({"seed": 1}) + "\n",
-     r"r.jsonl, line 2: the row lacks \['scenario', 'strategy'"),
+     r"r.jsonl, line 2: the row lacks \['schema', 'scenario', 'strategy'"),
 ])
 def test_summary_names_the_file_and_line_of_bad_results(tmp_path, capsys, content, message):
     results = tmp_path / "r.jsonl"
@@ -155,7 +181,7 @@ def test_a_truncated_last_line_is_skipped_and_its_run_is_run_again(tmp_path, cap
     assert "line 2: skipped a truncated last row" in capsys.readouterr().err
     ran = []
     monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: ran.append(spec) or
-                        {**rows[spec.seed], "seed": spec.seed})
+                        rows[spec.seed])
     specs = bench.plan(["olympiad"], ["all"], [0, 1], epochs=1)
     out = bench.sweep(specs, str(results), progress=False)
     assert [s.seed for s in ran] == [1] and [r["seed"] for r in out] == [0, 1]

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from helpers import fake_row
 
 from noisy_select import bench
 from noisy_select.cli import build_parser, main
@@ -30,12 +31,12 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
     result = json.loads(out.read_text())
     assert result["config"]["strategy"] == "fixed-rates" and result["config"]["seed"] == 123
     for split in ("val", "test"):
-        assert result[split]["size"] == manifest["counts"][split]["size"]
+        assert result["scores"][split]["size"] == manifest["counts"][split]["size"]
     history = result["history"]
     assert [h["epoch"] for h in history] == [1]
     # The last epoch's validation BACs are the final validation scores: one model, two readings.
     assert (history[0]["val_bac_1"], history[0]["val_bac_2"]) == (
-        result["val"]["bac_1"], result["val"]["bac_2"])
+        result["scores"]["val"]["bac_1"], result["scores"]["val"]["bac_2"])
     assert result["data"]["kind"] == "proxy" and result["data"]["scenario"]["name"] == "olympiad"
     assert result["environment"]["device"] == "cpu"
 
@@ -49,7 +50,21 @@ def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(
     assert _run(clean, tmp_path / "first.json", "--no-progress") == 0
     assert _run(noisy, tmp_path / "after.json", "--no-progress") == 0
     alone, after = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("alone", "after"))
-    assert after["val"] == alone["val"] and after["history"] == alone["history"]
+    assert after["scores"] == alone["scores"] and after["history"] == alone["history"]
+
+
+def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
+    """Same scenario, seed and strategy: the bench's in-memory batches and run's PNG files."""
+    spec = bench.RunSpec("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
+    row = bench.run_one(spec)
+    assert main(["run", "-d", str(tmp_path / "d"), "--scale", "0.1", "--seed", "3", "--epochs",
+                 "2", "-s", "fixed-rates", "--device", "cpu", "-o", str(tmp_path / "r.json"),
+                 "--no-progress"]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["scores"] == row["scores"] and record["history"] == row["history"]
+    assert record["selection"] == row["selection"] and record["config_hash"] == row["config_hash"]
+    for key in ("scenario", "strategy", "seed", "epochs", "scale", "schema"):
+        assert record[key] == row[key]
 
 
 def test_bench_runs_start_with_fresh_state():
@@ -166,11 +181,6 @@ def test_ctrl_c_in_data_leaves_no_folder_behind(tmp_path, capsys, monkeypatch):
     assert "interrupted" in capsys.readouterr().err and os.listdir(tmp_path) == []
 
 
-def _row(spec):
-    return {**spec.__dict__, "bac_mean": 0.5, "points": 0, "seconds": 1.0, "history": [],
-            "selection": []}
-
-
 def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
     calls = []
 
@@ -178,7 +188,7 @@ def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
         calls.append(spec)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return _row(spec)
+        return fake_row(spec)
 
     monkeypatch.setattr(bench, "run_one", second_interrupts)
     results = tmp_path / "r.jsonl"
@@ -189,7 +199,7 @@ def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
 
 
 def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: _row(spec))
+    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: fake_row(spec))
     specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
     bench.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
     bench.sweep(specs, str(tmp_path / "r.jsonl"), progress=False)

@@ -1,0 +1,117 @@
+import json
+
+import numpy as np
+import pytest
+from helpers import fake_row
+from scipy import stats
+
+from noisy_select import bench, compare
+from noisy_select.cli import main
+
+
+def _rows(values: dict[str, list[float]], scenario="olympiad"):
+    return [fake_row(bench.RunSpec(scenario, name, seed, epochs=1), bac_mean=v)
+            for name, vs in values.items() for seed, v in enumerate(vs)]
+
+
+def test_bootstrap_interval_matches_an_independent_computation():
+    rng = np.random.default_rng(5)
+    diff = rng.normal(0.03, 0.05, size=10)
+    lo, hi = compare.bootstrap_ci(diff)
+    ref = stats.bootstrap((diff,), np.mean, n_resamples=10_000, method="percentile",
+                          confidence_level=0.95, random_state=1).confidence_interval
+    assert lo == pytest.approx(ref.low, abs=0.004) and hi == pytest.approx(ref.high, abs=0.004)
+    assert compare.bootstrap_ci(diff) == (lo, hi)  # seeded: the same interval every time
+
+
+def test_paired_difference_wins_losses_ties_and_worst():
+    base = [0.70, 0.80, 0.75, 0.60]
+    other = [0.75, 0.80, 0.70, 0.70]
+    row = compare.paired(_rows({"all": base, "fixed-rates": other}), "olympiad", "all",
+                         "fixed-rates")
+    assert row["mean_diff"] == pytest.approx(np.mean(np.subtract(other, base)))
+    assert (row["wins"], row["losses"], row["ties"]) == (2, 1, 1)
+    assert row["worst"] == 0.70 and row["baseline_worst"] == 0.60
+    assert row["ci_low"] <= row["mean_diff"] <= row["ci_high"]
+
+
+def test_only_seeds_both_strategies_ran_are_paired():
+    rows = _rows({"all": [0.7, 0.8, 0.9], "fixed-rates": [0.8]})
+    row = compare.paired(rows, "olympiad", "all", "fixed-rates")
+    assert row["seeds"] == [0] and row["mean_diff"] == pytest.approx(0.1)
+
+
+def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_path, capsys):
+    results = tmp_path / "r.jsonl"
+    rows = _rows({"fixed-rates": [0.7, 0.72, 0.75], "all": [0.5, 0.5, 0.5]})
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "c.md"
+    assert main(["compare", "fixed-rates", "all", "--seeds", "0-2", "--epochs", "1",
+                 "-r", str(results), "--summary", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "0 runs to do" in printed and "| `all` | 3 | -0.223 |" in printed and "worse" in printed
+    table = json.loads((tmp_path / "c.json").read_text())
+    assert table[0]["verdict"] == "worse" and table[0]["losses"] == 3
+    assert "noisy-select compare fixed-rates all" in out.read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "all"], "at least two strategies"),
+    (["compare", "all", "magic"], "Unknown strategy 'magic'"),
+    (["compare", "all", "all"], "different strategies"),
+    (["bench", "--backend", "ray", "--address", "127.0.0.1:1", "--scenarios", "olympiad",
+      "-s", "all", "--seeds", "0"], "nothing answers there"),
+    (["bench", "--address", "127.0.0.1:1", "-s", "all"], "--backend ray only"),
+])
+def test_bad_compare_and_backend_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv,
+                                                                     message):
+    assert main([*argv, "-r", str(tmp_path / "r.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ray_backend_without_ray_names_the_extra(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["bench", "--backend", "ray", "--scenarios", "olympiad", "-s", "all",
+                 "--seeds", "0", "-r", str(tmp_path / "r.jsonl")]) == 2
+    assert "pip install -e '.[ray]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def _comparable(row):
+    return {k: v for k, v in row.items() if k not in ("seconds", "environment")}
+
+
+def test_a_local_ray_sweep_gives_the_pool_rows(tmp_path):
+    pytest.importorskip("ray")
+    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [2], epochs=1, device="cpu",
+                       scale=0.1)
+    pool = bench.sweep(specs, str(tmp_path / "pool.jsonl"), jobs=2, progress=False)
+    ray_rows = bench.sweep(specs, str(tmp_path / "ray.jsonl"), jobs=2, progress=False,
+                           backend="ray")
+    key = lambda r: r["strategy"]  # noqa: E731
+    assert [_comparable(r) for r in sorted(ray_rows, key=key)] == [
+        _comparable(r) for r in sorted(pool, key=key)]
+    # Resume works the same: nothing left to run.
+    assert len(bench.sweep(specs, str(tmp_path / "ray.jsonl"), progress=False, backend="ray")) == 2
+
+
+def test_summary_pairs_the_shipped_rule_with_each_anchor():
+    from noisy_select.report import shipped_against_anchors
+
+    rows = _rows({"your_select_indices": [0.8, 0.82, 0.85], "fixed-rates": [0.7, 0.75, 0.8],
+                  "oracle-clean": [0.9, 0.9, 0.9]})
+    text = shipped_against_anchors(rows)
+    assert "vs `fixed-rates`: +0.073" in text and "3 wins / 0 losses / 0 ties: better" in text
+    assert "vs `oracle-clean`: -0.077" in text and "worse" in text
+
+
+def test_strategies_command_lists_oracles_and_exportable_ones(capsys):
+    assert main(["strategies"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "reads them" in lines["oracle-clean-balanced"] and "  no  " in lines["oracle-clean"]
+    assert "yes" in lines["your_select_indices"] and "cleanlab" in lines
+    assert "reads them" not in lines["cleanlab"]
