@@ -94,9 +94,10 @@ def folder_state(data_dir: str) -> FolderState:
 
 
 def _what_is_missing(data_dir: str) -> str:
+    """``"train/dataset_labels.csv is"`` or ``"... and val/dataset_labels.csv are"``."""
     missing = [os.path.join(s, TASK_DATASET_LABELS_FILE) for s in ("train", "val")
                if not has_split(data_dir, s)]
-    return " and ".join(missing)
+    return " and ".join(missing) + (" are" if len(missing) > 1 else " is")
 
 
 def check_writable_for_proxy(data_dir: str) -> FolderState:
@@ -148,7 +149,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
                 "--force`."
             )
         if not (has_split(data_dir, "train") and has_split(data_dir, "val")):
-            print(f"The proxy in {data_dir} lacks {_what_is_missing(data_dir)}: rebuilding it.")
+            print(f"In the proxy in {data_dir}, {_what_is_missing(data_dir)} missing: rebuilding it.")
             proxy.build_proxy(data_dir, built, manifest.get("seed", seed), force=True,
                               scale=manifest.get("scale", 1.0))
         return folder_state(data_dir)
@@ -162,7 +163,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
         return state
     raise DataError(
         f"Expected {data_dir} to hold train/ and val/ with their labels (the official layout), "
-        f"but {_what_is_missing(data_dir)} is missing (found: {', '.join(state.contents)}). "
+        f"but {_what_is_missing(data_dir)} missing (found: {', '.join(state.contents)}). "
         "Nothing was changed. Point --data at a folder of the official layout, or build the "
         "proxy into a new folder with `noisy-select data --data NEW_FOLDER`."
     )

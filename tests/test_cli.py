@@ -149,6 +149,12 @@ def test_every_option_has_help_and_the_version_is_printed(capsys):
     assert "(default: results/bench.jsonl)" in subparsers["bench"].format_help()
 
 
+def test_the_cli_restates_the_competition_seed_faithfully():
+    from noisy_select import cli, competition
+
+    assert cli.SEED == competition.SEED
+
+
 def test_help_needs_no_torch():
     code = ("import sys\nfrom noisy_select.cli import main\ntry:\n    main(['--help'])\n"
             "except SystemExit:\n    pass\nprint('torch' in sys.modules)")

@@ -62,9 +62,10 @@ def test_official_layout_is_used_and_a_scenario_for_it_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("case, missing", [
-    ("train without its CSV, val with notes", "train/dataset_labels.csv and val/dataset_labels.csv"),
-    ("train only", "val/dataset_labels.csv"),
-    ("unrelated files", "train/dataset_labels.csv and val/dataset_labels.csv"),
+    ("train without its CSV, val with notes",
+     "train/dataset_labels.csv and val/dataset_labels.csv are missing"),
+    ("train only", "val/dataset_labels.csv is missing"),
+    ("unrelated files", "train/dataset_labels.csv and val/dataset_labels.csv are missing"),
 ])
 def test_a_folder_holding_something_else_is_refused_and_left_alone(tmp_path, capsys, case, missing):
     root = tmp_path / "own"
