@@ -15,6 +15,8 @@ import numpy as np
 
 RESAMPLES = 10_000
 TIE = 1e-9  # a per-seed difference this small is a tie
+# A percentile bootstrap over fewer seeds is far too narrow to decide anything.
+MIN_SEEDS = 5
 
 
 def bootstrap_ci(values, *, resamples: int = RESAMPLES, seed: int = 0,
@@ -56,7 +58,10 @@ def paired(rows: list[dict], scenario: str, baseline: str, other: str, **bootstr
 
 
 def verdict(row: dict) -> str:
-    """What the interval says: better, worse, or not told apart by these seeds."""
+    """What the interval says: better, worse, or not told apart by these seeds (and nothing
+    from fewer than ``MIN_SEEDS`` paired seeds)."""
+    if len(row["seeds"]) < MIN_SEEDS:
+        return f"too few seeds (< {MIN_SEEDS})"
     if row["ci_low"] > 0:
         return "better"
     if row["ci_high"] < 0:

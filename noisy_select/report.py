@@ -85,7 +85,8 @@ def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") ->
         for _, r in part.sort_values("mean", ascending=False).iterrows():
             gap = "" if np.isnan(r.gap_closed) else f"{100 * r.gap_closed:.0f}%"
             seconds = "" if np.isnan(r.seconds) else f"{r.seconds:.0f}"
-            lines.append(f"| `{r.strategy}` | {r['mean']:.3f} | [{r.ci_low:.3f}, {r.ci_high:.3f}] "
+            ci = f"[{r.ci_low:.3f}, {r.ci_high:.3f}]" if r.seeds > 1 else ""
+            lines.append(f"| `{r.strategy}` | {r['mean']:.3f} | {ci} "
                          f"| {r.worst:.3f} | {r.points:.1f} | {gap} | {r.seeds} | {seconds} |")
         lines.append("")
     return "\n".join(lines)

@@ -43,15 +43,18 @@ def test_only_seeds_both_strategies_ran_are_paired():
 
 def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_path, capsys):
     results = tmp_path / "r.jsonl"
-    rows = _rows({"fixed-rates": [0.7, 0.72, 0.75], "all": [0.5, 0.5, 0.5]})
+    rows = _rows({"fixed-rates": [0.7, 0.72, 0.75, 0.7, 0.7], "all": [0.5] * 5})
     results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "c.md"
-    assert main(["compare", "fixed-rates", "all", "--seeds", "0-2", "--epochs", "1",
+    assert main(["compare", "fixed-rates", "all", "--seeds", "0-4", "--epochs", "1",
                  "-r", str(results), "--summary", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "0 runs to do" in printed and "| `all` | 3 | -0.223 |" in printed and "worse" in printed
+    assert "0 runs to do" in printed and "| `all` | 5 | -0.214 |" in printed and "worse" in printed
     table = json.loads((tmp_path / "c.json").read_text())
-    assert table[0]["verdict"] == "worse" and table[0]["losses"] == 3
+    assert table[0]["verdict"] == "worse" and table[0]["losses"] == 5
+    # Fewer seeds than MIN_SEEDS decide nothing, whatever their interval says.
+    assert compare.verdict(compare.paired(rows, "olympiad", "fixed-rates", "all") | {
+        "seeds": [0, 1]}) == "too few seeds (< 5)"
     assert "noisy-select compare fixed-rates all" in out.read_text()
 
 
@@ -102,11 +105,11 @@ def test_a_local_ray_sweep_gives_the_pool_rows(tmp_path):
 def test_summary_pairs_the_shipped_rule_with_each_anchor():
     from noisy_select.report import shipped_against_anchors
 
-    rows = _rows({"your_select_indices": [0.8, 0.82, 0.85], "fixed-rates": [0.7, 0.75, 0.8],
-                  "oracle-clean": [0.9, 0.9, 0.9]})
+    rows = _rows({"your_select_indices": [0.8, 0.82, 0.85, 0.8, 0.8],
+                  "fixed-rates": [0.7, 0.75, 0.8, 0.7, 0.7], "oracle-clean": [0.9] * 5})
     text = shipped_against_anchors(rows)
-    assert "vs `fixed-rates`: +0.073" in text and "3 wins / 0 losses / 0 ties: better" in text
-    assert "vs `oracle-clean`: -0.077" in text and "worse" in text
+    assert "vs `fixed-rates`: +0.084" in text and "5 wins / 0 losses / 0 ties: better" in text
+    assert "vs `oracle-clean`: -0.086" in text and "worse" in text
 
 
 def test_strategies_command_lists_oracles_and_exportable_ones(capsys):
