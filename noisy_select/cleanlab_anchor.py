@@ -52,7 +52,9 @@ class CleanlabSelection:
         kept = []
         for m in (0, 1):
             probs = pred_probs_from_losses(losses[m].double(), labels).numpy()
-            issues = find_label_issues(labels.numpy(), probs, filter_by=self.filter_by)
+            # n_jobs=1: cleanlab's own process pool relies on fork and fails inside the bench's
+            # spawned workers; one process gives the same flags.
+            issues = find_label_issues(labels.numpy(), probs, filter_by=self.filter_by, n_jobs=1)
             kept.append(torch.from_numpy(~issues))
         sizes = [lab.numel() for lab, _ in self.first_epoch]
         return list(torch.stack(kept).split(sizes, dim=1))
