@@ -205,3 +205,13 @@ def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
     assert line_style("fixed-rates", colors)["color"] == "red"
     assert line_style("oracle-clean", colors)["ls"] == "--"
     assert line_style("adaptive-otsu", colors)["color"] == "0.7"
+
+
+def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
+    """cleanlab's own fork-based pool used to fail inside the bench's spawned processes."""
+    pytest.importorskip("cleanlab")
+    specs = bench.plan(["olympiad"], ["cleanlab"], [0, 1], epochs=2, device="cpu", scale=0.1)
+    rows = bench.sweep(specs, str(tmp_path / "r.jsonl"), jobs=2, progress=False)
+    assert len(rows) == 2
+    # Epoch 2 trains on what the peer's epoch-1 probabilities leave: not everything.
+    assert all(min(min(k) for k in r["selection"][1]["keep_rate"]) < 1 for r in rows)
