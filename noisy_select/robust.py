@@ -40,6 +40,7 @@ from noisy_select.competition import (
     predict_and_evaluate,
     seed_everything,
 )
+from noisy_select.training import evaluate
 
 TERMS = ("supervised", "mixup", "teacher")
 
@@ -230,21 +231,24 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
                 # Tarvainen & Valpola's ramp: early on the teacher follows the student closely.
                 ema_update(t, s, min(1 - 1 / (step + 1), config.ema_decay))
             step += 1
+        # val_bac / val_auc are those of the models that are scored (config.final), as in the
+        # fixed loop's history; student_ and teacher_val_bac keep both sets.
+        chosen = teachers if config.final == "teacher" else students
         row: dict = {"epoch": epoch, "weights": w}
-        for name, models in (("val_bac", students), ("teacher_val_bac", teachers)):
+        for m, model in enumerate(chosen, start=1):
+            row[f"val_bac_{m}"], row[f"val_auc_{m}"] = evaluate(model, val_loader, device)
+        for name, models in (("student_val_bac", students), ("teacher_val_bac", teachers)):
             for m, model in enumerate(models, start=1):
-                row[f"{name}_{m}"] = predict_and_evaluate(model, val_loader, device)
+                row[f"{name}_{m}"] = (row[f"val_bac_{m}"] if models is chosen else
+                                      predict_and_evaluate(model, val_loader, device))
         row["disagreement"] = [disagreement(s, t, val_loader, device)
                                for s, t in zip(students, teachers)]
         history.append(row)
         if on_epoch_end is not None:
             on_epoch_end(row)
-        chosen = teachers if config.final == "teacher" else students
-        prefix = "teacher_" if config.final == "teacher" else ""
-        score = (row[f"{prefix}val_bac_1"] + row[f"{prefix}val_bac_2"]) / 2
+        score = (row["val_bac_1"] + row["val_bac_2"]) / 2
         if config.keep_best and (best is None or score > best[0]):
             best = (score, epoch, [copy.deepcopy(m.state_dict()) for m in chosen])
-    chosen = teachers if config.final == "teacher" else students
     if config.keep_best and best is not None:
         for model, state in zip(chosen, best[2]):
             model.load_state_dict(state)

@@ -20,6 +20,7 @@ from noisy_select.competition import (
 )
 from noisy_select.scenarios import Split
 
+TRAINERS = ("fixed", "robust")
 # Called after each epoch with that epoch's history row (epoch, validation BAC and AUC).
 EpochEnd = Callable[[dict], None]
 
@@ -146,6 +147,8 @@ def train_models(
     Returns the two models to score, the per-epoch history and what a result should record
     about the trainer (empty for the fixed loop). ``keep_best`` and ``schedule`` are robust only.
     """
+    if trainer not in TRAINERS:
+        raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {trainer!r}.")
     if trainer == "fixed":
         pair = train_pair(train_loader, val_loader, select_fn, epochs=epochs, device=device,
                           seed=seed, progress=progress, on_epoch_end=on_epoch_end)
