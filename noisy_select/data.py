@@ -267,13 +267,11 @@ def read_split(split_dir: str) -> Split:
     return Split(images, labels, clean)
 
 
-def check_splits(data_dir: str) -> list[str]:
-    """Read every split of ``data_dir`` once, so bad data stops before training; returns the
-    names of the splits there (``train`` and ``val`` always, ``test`` for a proxy)."""
+def check_splits(data_dir: str) -> dict[str, Split]:
+    """Read every split of ``data_dir`` once, so bad data stops before training; returns them
+    by name (``train`` and ``val`` always, ``test`` for a proxy)."""
     names = [s for s in ("train", "val", "test") if s != "test" or has_split(data_dir, s)]
-    for name in names:
-        read_split(os.path.join(data_dir, name))
-    return names
+    return {name: read_split(os.path.join(data_dir, name)) for name in names}
 
 
 def clean_label_batches(data_dir: str, batch_size: int) -> list:

@@ -67,6 +67,8 @@ def new_record_path(strategy: str, folder: str = "results") -> str:
 def run(config: RunConfig) -> dict:
     """Train both models with ``config.strategy``, score them, write the record (a result row
     of the bench's schema, ``records.make_row``)."""
+    import torch
+
     from noisy_select.competition import load_data
     from noisy_select.environment import environment, resolve_device
     from noisy_select.training import train_models
@@ -75,7 +77,8 @@ def run(config: RunConfig) -> dict:
     device = resolve_device(config.device)
     data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale)
     print(data.describe_data(config.data))
-    splits = {s: os.path.join(config.data, s) for s in data.check_splits(config.data)}
+    checked = data.check_splits(config.data)
+    splits = {s: os.path.join(config.data, s) for s in checked}
     out = config.out or new_record_path(config.strategy)
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
@@ -84,7 +87,8 @@ def run(config: RunConfig) -> dict:
     strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
     described = describe(strategy, config.epochs, keep_best=config.keep_best,
                          schedule=config.schedule)
-    tracker = BatchTracker(train_loader, data.clean_label_batches(config.data, BATCH_SIZE))
+    clean = torch.from_numpy(checked["train"].clean)  # the given labels for data without a proxy's
+    tracker = BatchTracker(train_loader, list(clean.split(BATCH_SIZE)))
     recorder = SelectionRecorder(make_strategy(name), tracker)
 
     def after_epoch(row: dict) -> None:

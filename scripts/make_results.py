@@ -1,6 +1,7 @@
 """Regenerate docs/RESULTS.md and docs/figures from the raw bench rows (one command).
 
-Usage: python scripts/make_results.py [RESULTS.jsonl]  (default results/bench.jsonl)
+Usage: python scripts/make_results.py [RESULTS.jsonl]  (default: the committed
+docs/results/bench.jsonl; another file is copied there first)
 
 Writes docs/results/commands.txt: for each (scenario, strategy) group of rows, the bench
 command that reproduces exactly those rows (each run is a pure function of scenario, strategy
@@ -14,9 +15,10 @@ import shutil
 import subprocess
 import sys
 
-results = sys.argv[1] if len(sys.argv) > 1 else "results/bench.jsonl"
+results = sys.argv[1] if len(sys.argv) > 1 else "docs/results/bench.jsonl"
 os.makedirs("docs/results", exist_ok=True)
-shutil.copy(results, "docs/results/bench.jsonl")
+if os.path.abspath(results) != os.path.abspath("docs/results/bench.jsonl"):
+    shutil.copy(results, "docs/results/bench.jsonl")
 groups: dict = collections.defaultdict(set)
 for line in open(results):
     if not line.strip():
