@@ -22,6 +22,8 @@ DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "cleanlab", "oracle-cl
                  "oracle-clean-balanced", "your_select_indices")
 EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
 SEED = 123  # competition.SEED, restated so that --help needs no torch
+# The rows behind docs/RESULTS.md: compare and bench resume from them by default.
+EVIDENCE = "docs/results/bench.jsonl"
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -203,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a registered strategy name")
 
     def results_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-r", "--results", default="results/bench.jsonl",
-                       help="results file, one JSON line per run (appended; resumes)")
+        p.add_argument("-r", "--results", default=EVIDENCE,
+                       help="results file, one JSON line per run (appended; resumes); the default "
+                            f"is the project's committed evidence, {EVIDENCE}")
 
     def backend_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--backend", default="pool", choices=["pool", "ray"],
@@ -296,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
 
     p = command("summary", "Markdown table and figures from a results file", _cmd_summary)
-    p.add_argument("-r", "--results", nargs="+", default=["results/bench.jsonl"],
+    p.add_argument("-r", "--results", nargs="+", default=[EVIDENCE],
                    help="results files to read: JSON lines of the bench, or run records (.json)")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary to write")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")

@@ -146,7 +146,8 @@ def test_every_option_has_help_and_the_version_is_printed(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert capsys.readouterr().out.startswith("noisy-select 0.")
-    assert "(default: results/bench.jsonl)" in subparsers["bench"].format_help()
+    text = subparsers["bench"].format_help()
+    assert "(default: 6)" in text and "docs/results/bench.jsonl" in text
 
 
 def test_the_cli_restates_the_competition_seed_faithfully():
