@@ -216,14 +216,14 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     end_with_newline(out)
     bar = tqdm(total=len(todo), desc="bench", unit="run",
                disable=not (progress and sys.stderr.isatty()))
-    for row in results:
+    for done_count, row in enumerate(results, start=1):
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
         message = (f"{row['scenario']}/{row['strategy']}/seed {row['seed']}: "
                    f"BAC {row['bac_mean']:.3f} in {row['seconds']:.0f} s")
         if bar.disable:
             if progress:
-                print(f"[{bar.n + 1}/{len(todo)}] {message}", flush=True)
+                print(f"[{done_count}/{len(todo)}] {message}", flush=True)
         else:
             bar.set_postfix_str(message)
         bar.update()

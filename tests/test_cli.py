@@ -209,8 +209,10 @@ def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: fake_row(spec))
     specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
     bench.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
-    bench.sweep(specs, str(tmp_path / "r.jsonl"), progress=False)
+    bench.sweep(specs, str(tmp_path / "r.jsonl"))
     out = capsys.readouterr().out
+    # Not a terminal: one plain line per finished run, counted.
+    assert "[1/3] olympiad/" in out and "[3/3] olympiad/" in out and "\r" not in out
     assert "1 runs to do with 1 process." in out
     assert "3 runs to do with 1 process, about 0 minutes at 1 s per run" in out
 
