@@ -209,12 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results file, one JSON line per run (appended; resumes); the default "
                             f"is the project's committed evidence, {EVIDENCE}")
 
-    def backend_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--backend", default="pool", choices=["pool", "ray"],
-                       help="pool: local processes; ray: one Ray task per run (the ray extra)")
-        p.add_argument("--address", default=None,
-                       help="ray: address of an existing cluster, host:port (default: a local Ray)")
-
     def device_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
@@ -252,38 +246,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("download", "download the official data with gdown (internet)", _cmd_download)
     data_option(p, "folder to unpack train/ and val/ into: new, empty, or holding a proxy")
 
+    def sweep_options(p: argparse.ArgumentParser, scenarios: str, seeds: str) -> None:
+        """The options of every command that runs a sweep (bench, compare)."""
+        p.add_argument("--scenarios", default=scenarios, help="comma-separated names")
+        p.add_argument("--seeds", type=_seeds, default=seeds,
+                       help="'0,1,2' or '0-9': each seeds the data draw and the models")
+        p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
+        p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
+        device_option(p)
+        p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
+        results_option(p)
+        p.add_argument("--backend", default="pool", choices=["pool", "ray"],
+                       help="pool: local processes; ray: one Ray task per run (the ray extra)")
+        p.add_argument("--address", default=None,
+                       help="ray: address of an existing cluster, host:port (default: a local Ray)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+
     p = command("bench", "scenarios x strategies x seeds, with anchors and oracles", _cmd_bench)
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated names")
     p.add_argument("-s", "--strategies", default=",".join(DEFAULT_BENCH),
                    help="comma-separated registered names")
-    p.add_argument("--seeds", type=_seeds, default="0,1,2",
-                   help="'0,1,2' or '0-4': each seeds the data draw and the models")
-    p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
-    p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
-    device_option(p)
-    p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
-    results_option(p)
+    sweep_options(p, ",".join(SCENARIOS), "0,1,2")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
-    backend_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
 
-    p = command("compare", "paired comparison of strategies over seeds, with bootstrap confidence intervals",
-                _cmd_compare)
+    p = command("compare", "paired comparison of strategies over seeds, with bootstrap "
+                           "confidence intervals", _cmd_compare)
     p.add_argument("strategies", nargs="+", metavar="STRATEGY",
                    help="two or more registered names; each is compared with the first")
-    p.add_argument("--scenarios", default="olympiad", help="comma-separated names")
-    p.add_argument("--seeds", type=_seeds, default="0-9",
-                   help="'0,1,2' or '0-9': each seeds the data draw and the models")
-    p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
-    p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
-    device_option(p)
-    p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
-    results_option(p)
+    sweep_options(p, "olympiad", "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
-    backend_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
 
     command("strategies", "every registered strategy: clean labels read, exportable, what it does",
             _cmd_strategies)
