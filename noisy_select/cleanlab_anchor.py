@@ -49,6 +49,9 @@ class CleanlabSelection:
 
         labels = torch.cat([lab for lab, _ in self.first_epoch]).cpu()
         losses = torch.cat([loss for _, loss in self.first_epoch], dim=1).cpu()
+        sizes = [lab.numel() for lab, _ in self.first_epoch]
+        if labels.unique().numel() < 2:  # cleanlab needs both classes: nothing to flag
+            return list(torch.ones(2, labels.numel(), dtype=torch.bool).split(sizes, dim=1))
         kept = []
         for m in (0, 1):
             probs = pred_probs_from_losses(losses[m].double(), labels).numpy()
@@ -56,7 +59,6 @@ class CleanlabSelection:
             # spawned workers; one process gives the same flags.
             issues = find_label_issues(labels.numpy(), probs, filter_by=self.filter_by, n_jobs=1)
             kept.append(torch.from_numpy(~issues))
-        sizes = [lab.numel() for lab, _ in self.first_epoch]
         return list(torch.stack(kept).split(sizes, dim=1))
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:

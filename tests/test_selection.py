@@ -343,3 +343,16 @@ def test_a_fresh_rule_does_not_remember_an_earlier_run():
     noisy_select.reset()
     assert all(torch.equal(noisy_select.your_select_indices(t, loss)[0], f[0])
                for (t, loss), f in zip(noisy, fresh))
+
+
+def test_cleanlab_anchor_with_one_class_flags_nothing():
+    """cleanlab refuses labels of one class; the anchor then keeps every sample."""
+    pytest.importorskip("cleanlab")
+    from noisy_select.cleanlab_anchor import CleanlabSelection
+
+    rule = CleanlabSelection()
+    for _ in range(2):  # two epochs of three batches, the last one shorter
+        for n in (8, 8, 3):
+            out = rule(torch.ones(n, dtype=torch.long), [torch.rand(n), torch.rand(n)])
+    assert all(o.shape == (3,) for o in out)
+    assert all(bool(k.all()) for k in rule.keep)
