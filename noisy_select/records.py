@@ -87,8 +87,14 @@ def scores(models, loader, device) -> dict:
     (bac_1, auc_1), (bac_2, auc_2) = (evaluate(m, loader, device) for m in models)
     return {"bac_1": bac_1, "bac_2": bac_2, "bac_mean": (bac_1 + bac_2) / 2,
             "points": points(bac_1, bac_2), "auc_1": auc_1, "auc_2": auc_2,
-            "size": len(loader.dataset) if hasattr(loader, "dataset") else
-            sum(len(y) for _, y in loader)}
+            "size": _num_samples(loader)}
+
+
+def _num_samples(loader) -> int:
+    """Samples behind a loader without iterating it again (a DataLoader or an InMemoryLoader)."""
+    if hasattr(loader, "dataset"):
+        return len(loader.dataset)
+    return sum(len(y) for _, y in loader.batches)
 
 
 def make_row(*, scenario: str | None, strategy: str, seed: int, epochs: int, scale: float | None,
