@@ -151,7 +151,15 @@ def _cmd_speed(args: argparse.Namespace) -> None:
     from noisy_select.environment import resolve_device
     from noisy_select.speed import measure
 
-    r = measure(resolve_device(args.device), args.strategy, args.repeats)
+    device = resolve_device(args.device)
+    if args.ops:
+        from noisy_select.speed import count_ops
+
+        ops = count_ops(args.strategy, device)
+        print(f"{ops['strategy']}: {ops['median_ops']} top-level aten ops per call (median of "
+              f"{ops['calls']} calls over two epochs, at most {ops['max_ops']}); the seed's rule "
+              f"{ops['seed_ops']}")
+    r = measure(device, args.strategy, args.repeats)
     print(f"device {r['device']}: {r['strategy']} {1e6 * r['call_s']:.0f} us/call, "
           f"seed rule {1e6 * r['seed_call_s']:.0f} us/call, one training step "
           f"{1e3 * r['step_s']:.1f} ms ({100 * r['share_of_step']:.2f}% of a step)")
@@ -284,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
     device_option(p)
     p.add_argument("--repeats", type=_positive, default=200, help="timed calls")
+    p.add_argument("--ops", action="store_true",
+                   help="also count the top-level aten ops per call with torch.profiler")
 
     p = command("submission", "write the self-contained notebook to hand in", _cmd_submission)
     p.add_argument("-o", "--out", default="submission.ipynb",

@@ -1,7 +1,7 @@
 """The seed notebook's cells, and `noisy-select submission`: one self-contained notebook.
 
 ``seed_cells.json`` (package data) holds the seed notebook's cells as parsed from its text
-rendering by ``parse_seed_text``. The submission keeps every "DO NOT CHANGE" cell verbatim,
+rendering by ``scripts/parse_seed.py``. The submission keeps every "DO NOT CHANGE" cell verbatim,
 except ``SmallMobileNet``, which becomes the official architecture, and puts the inlined
 source of a strategy in the solution cell.
 """
@@ -11,16 +11,13 @@ from __future__ import annotations
 import ast
 import inspect
 import json
-import re
 import sys
 from importlib import resources
 
 from noisy_select.files import atomic_write
 
 FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
-CODE_MARK = "In [None]:"
 # After a blank line, a Markdown heading ends a code cell in the text rendering.
-HEADING = re.compile(r"^#{1,3} [A-Z]")
 
 OFFICIAL_MODEL_CELL = f'''{FIXED_MARK}
 class SmallMobileNet(nn.Module):
@@ -63,29 +60,6 @@ class SmallMobileNet(nn.Module):
         x = torch.flatten(x, 1)
         x = self.classifier(x)
         return x'''
-
-
-def parse_seed_text(text: str) -> list[dict]:
-    """Cells ``{"cell_type": "markdown" | "code", "source": str}`` of the seed's rendering."""
-    cells: list[dict] = []
-    kind, lines = "markdown", list[str]()
-
-    def flush() -> None:
-        source = "\n".join(lines).strip("\n")
-        if source.strip():
-            cells.append({"cell_type": kind, "source": source})
-
-    for line in text.splitlines():
-        if line.strip() == CODE_MARK:
-            flush()
-            kind, lines = "code", []
-        elif kind == "code" and HEADING.match(line) and lines and not lines[-1].strip():
-            flush()
-            kind, lines = "markdown", [line]
-        else:
-            lines.append(line)
-    flush()
-    return cells
 
 
 def seed_cells() -> list[dict]:
@@ -141,9 +115,10 @@ def _module_body(module) -> str:
 
 
 def solution_source(strategy: str = "your_select_indices") -> str:
-    """The solution cell: the inlined selection modules and ``your_select_indices``."""
-    from noisy_select import adaptive, selection, solution
-    from noisy_select.strategies import get_spec
+    """The solution cell: the modules the strategy reaches, inlined, and ``your_select_indices``."""
+    import importlib
+
+    from noisy_select.strategies import get_spec, inlined_modules
 
     spec = get_spec(strategy)
     if spec.export is None:
@@ -151,12 +126,15 @@ def solution_source(strategy: str = "your_select_indices") -> str:
             f"Strategy {strategy!r} cannot be inlined into a submission: "
             + ("it reads the clean labels (bench only)." if spec.oracle else "it has no export.")
         )
+    modules = [importlib.import_module(m) for m in inlined_modules(spec.cls.__module__) or []]
     parts = [f"# Inlined from noisy_select (strategy {strategy!r}): torch and the standard "
-             "library only.\n# Running this cell creates the rule and its state (recent losses, "
-             "estimates) afresh:\n# re-run it before training again.\n"
-             "from __future__ import annotations"]
-    parts += [_module_body(m) for m in (selection, adaptive, solution)]
-    parts.append(f"_RULE = {spec.export}")
+             "library only.\n# Running this cell creates the rule and its state afresh: re-run "
+             "it before training again.\nfrom __future__ import annotations"]
+    parts += [_module_body(m) for m in modules]
+    if not hasattr(modules[-1], "your_select_indices"):
+        parts.append(f"_RULE = {spec.export}\n\n\n"
+                     "def your_select_indices(targets, losses):\n"
+                     "    return _RULE(targets, losses)")
     return "\n\n\n".join(parts) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -32,6 +33,54 @@ def seed_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
         return torch.cat([sel0, sel1])
 
     return [filter_for_peer(loss2), filter_for_peer(loss1)]
+
+
+def call_stream(epochs: int = 2, samples: int = 3000, seed: int = 0,
+                device: torch.device | str = "cpu") -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+    """The calls a rule sees in ``epochs`` epochs of the fixed loop over ``samples`` noisy samples.
+
+    Labels follow the olympiad's structure (65% class 1, half of label 0 wrong); each model's
+    logit is ``1.5 * (+-1) + N(0, 1)`` for the clean class, so the losses carry a ranking. The
+    batches repeat in the same order every epoch, as the loop's unshuffled loader gives them.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    clean = (torch.rand(samples, generator=gen) < 0.65).long()
+    flip = torch.where(clean == 1, torch.rand(samples, generator=gen) < 0.484,
+                       torch.rand(samples, generator=gen) < 0.10)
+    labels = torch.where(flip, 1 - clean, clean)
+    calls = []
+    for _ in range(epochs):
+        for i in range(0, samples, BATCH_SIZE):
+            y, c = labels[i : i + BATCH_SIZE], clean[i : i + BATCH_SIZE]
+            losses = []
+            for _ in range(2):
+                margin = 1.5 * (2 * c - 1) + torch.randn(len(c), generator=gen)
+                logits = torch.stack([-margin / 2, margin / 2], dim=1)
+                losses.append(nn.functional.cross_entropy(logits, y, reduction="none").to(device))
+            calls.append((y.to(device), losses))
+    return calls
+
+
+def top_level_ops(fn: Callable[[], object]) -> int:
+    """The number of aten operators ``fn()`` dispatches at the top level (not counting the ops
+    they call), by ``torch.profiler`` on the CPU: the rule's cost in kernel launches."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    return sum(1 for e in prof.events() if e.name.startswith("aten::")
+               and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
+
+
+def count_ops(strategy: str = "your_select_indices", device: torch.device | str = "cpu") -> dict:
+    """Top-level aten ops per call of ``strategy`` over two epochs of ``call_stream`` (median
+    and the most in one call, e.g. where an epoch ends), next to the seed's rule."""
+    rule = make_strategy(strategy)
+    calls = call_stream(device=device)
+    counts = sorted(top_level_ops(partial(rule, y, losses)) for y, losses in calls)
+    seed = top_level_ops(partial(seed_select_indices, *calls[0]))
+    return {"strategy": strategy, "calls": len(counts), "median_ops": counts[len(counts) // 2],
+            "max_ops": counts[-1], "seed_ops": seed}
 
 
 def _sync(device: torch.device) -> None:

@@ -7,21 +7,59 @@ derived from that pair, so they cannot drift apart.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
+import importlib
 import inspect
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
 
-from noisy_select import adaptive, selection, solution
+from noisy_select import selection, solution
 from noisy_select.adaptive import AdaptiveSelection, class_balanced_weights, resample
 
-# Modules the submission exporter inlines: only their classes can be exported.
-EXPORTABLE_MODULES = (selection.__name__, adaptive.__name__, solution.__name__)
+PACKAGE = "noisy_select"
+
+
+def _imports(module_name: str) -> tuple[list[str], list[str]]:
+    """The package modules ``module_name`` imports, and the other top-level packages it imports."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    own, other = [], []
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                 else [])
+        for name in names:
+            if name.split(".")[0] == PACKAGE:
+                own.append(name)
+            elif name != "__future__":
+                other.append(name.split(".")[0])
+    return own, other
+
+
+def inlined_modules(module_name: str) -> list[str] | None:
+    """The package modules a submission must inline for a class of ``module_name``: that
+    module and what it imports from the package, dependencies first. None when one of them
+    imports anything but torch and the standard library (it cannot go into a submission)."""
+    order: list[str] = []
+
+    def visit(name: str) -> bool:
+        if name in order:
+            return True
+        own, other = _imports(name)
+        if any(o != "torch" and o not in sys.stdlib_module_names for o in other):
+            return False
+        if not all(visit(o) for o in own):
+            return False
+        order.append(name)
+        return True
+
+    return order if visit(module_name) else None
 
 
 class Strategy(Protocol):
@@ -48,7 +86,7 @@ class StrategySpec:
 
     @property
     def exportable(self) -> bool:
-        return not self.oracle and self.cls.__module__ in EXPORTABLE_MODULES
+        return not self.oracle and inlined_modules(self.cls.__module__) is not None
 
     @property
     def export(self) -> str | None:
