@@ -57,6 +57,7 @@ class AdaptiveConfig:
     buffer_size: int = 1024  # recent samples the per-class rates are estimated on
     rates: tuple[float, float] | None = None  # known clean shares per class: no estimation
     tightest: bool = True  # mpe: keep the smallest ratio seen since the buffer filled up
+    output: str = "resample"  # resample: batch-size output; unique: the kept indices once each
 
     def __post_init__(self) -> None:
         if self.rate not in RATES:
@@ -69,6 +70,8 @@ class AdaptiveConfig:
             raise ValueError(f"Expected `history_decay` in [0, 1), but got {self.history_decay}.")
         if self.rates is not None and not all(0 <= r <= 1 for r in self.rates):
             raise ValueError(f"Expected `rates` in [0, 1], but got {self.rates}.")
+        if self.output not in ("resample", "unique"):
+            raise ValueError(f"Expected `output` 'resample' or 'unique', but got {self.output!r}.")
         if self.warmup_epochs < 0 or self.buffer_size < 1:
             raise ValueError("Expected `warmup_epochs` >= 0 and `buffer_size` >= 1.")
 
@@ -260,7 +263,6 @@ class AdaptiveSelection:
         self.buffer: torch.Tensor | None = None  # (2, buffer_size) recent losses
         self.buffer_labels: torch.Tensor | None = None  # (buffer_size,) their labels, -1 empty
         self.cursor = 0
-        self.last_rates: torch.Tensor | None = None  # (2 models, 2 classes), for diagnostics
         self.ratio_bound: torch.Tensor | None = None  # (2, 2) tightest mpe ratios so far
 
     def _score(self, loss: torch.Tensor, epoch: int, position: int) -> torch.Tensor:
@@ -314,7 +316,7 @@ class AdaptiveSelection:
             # Only history and warm-up need the epoch; finding it may read the targets.
             epoch, position = self.counter.step(labels)
         score = self._score(loss, epoch, position)
-        rates = self.last_rates = self._rates(loss, labels)
+        rates = self._rates(loss, labels)
         if epoch < self.config.warmup_epochs:
             keep = torch.ones(2, size, device=labels.device)
         else:
@@ -329,5 +331,11 @@ class AdaptiveSelection:
                 keep = torch.where(narrowed.sum(-1, keepdim=True) > 0, narrowed, peer)
             else:
                 keep = peer
+        if self.config.output == "unique":
+            out = []
+            for m in (0, 1):
+                idx = torch.nonzero(keep[m]).reshape(-1)
+                out.append(idx if idx.numel() else torch.argmin(loss[1 - m]).reshape(1))
+            return out
         weights = class_balanced_weights(labels, keep, self.config.balance)
         return [resample(weights[0], size), resample(weights[1], size)]

@@ -16,12 +16,12 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import torch
 
-from noisy_select import selection, solution
+from noisy_select import experiments, selection, solution
 from noisy_select.adaptive import AdaptiveSelection, class_balanced_weights, resample
+from noisy_select.competition import Strategy
 
 PACKAGE = "noisy_select"
 
@@ -60,12 +60,6 @@ def inlined_modules(module_name: str) -> list[str] | None:
         return True
 
     return order if visit(module_name) else None
-
-
-class Strategy(Protocol):
-    def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]: ...
-
-    def reset(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -150,16 +144,20 @@ def _adaptive(name: str, description: str, **kwargs) -> StrategySpec:
     return StrategySpec(name, f"adaptive selection ({description})", AdaptiveSelection, kwargs)
 
 
+def _experiment(name: str, description: str, **kwargs) -> StrategySpec:
+    return StrategySpec(name, f"epoch-wise rates ({description})", experiments.EpochRates, kwargs)
+
+
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
         StrategySpec("all", "every sample (the seed's baseline)", selection.AllSamples),
         StrategySpec("seed-coteaching",
                      "the seed notebook's solution: class-wise cross selection keeping 85%",
-                     selection.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
+                     solution.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
         StrategySpec("fixed-rates",
                      "the published solution: class-wise cross selection keeping 50% / 93%",
-                     selection.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
+                     solution.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
         StrategySpec("coteaching",
                      "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
                      selection.CoTeaching, {"tau": 0.35, "t_k": 10}),
@@ -174,8 +172,8 @@ REGISTRY: dict[str, StrategySpec] = {
                      "fixed-size output like the shipped rule", OracleCleanBalanced, oracle=True),
         StrategySpec("oracle-labels", "bench only: every sample with its clean label",
                      selection.AllSamples, oracle=True, clean_labels=True),
-        _adaptive("adaptive-mpe", "mixture-proportion rates, tightest bound (= shipped rule)",
-                  rate="mpe"),
+        _adaptive("adaptive-mpe", "mixture-proportion rates, tightest bound (the rule shipped "
+                  "until issue 11)", rate="mpe"),
         _adaptive("adaptive-mpe-current", "mixture-proportion rates, current estimate only",
                   rate="mpe", tightest=False),
         _adaptive("adaptive-mpe-agree", "mixture-proportion rates, both models must keep",
@@ -194,9 +192,31 @@ REGISTRY: dict[str, StrategySpec] = {
                   rates=(0.5, 0.93), balance=0.0),
         _adaptive("resample-fixed-balanced", "known rates 0.50 / 0.93, resampled, balanced",
                   rates=(0.5, 0.93)),
+        # Screened for issue 11 (docs/SELECTION.md): all lost to the published keep shares.
+        _adaptive("x-mpe-unique", "the old shipped estimator, each kept index once",
+                  rate="mpe", output="unique"),
+        _adaptive("x-known-25", "known rates 0.25 / 0.93, resampled, balanced", rates=(0.25, 0.93)),
+        _experiment("x-epoch", "rates from the previous epoch, every epoch", update="every"),
+        _experiment("x-epoch-freeze", "rates from epochs 1-2 only", update="freeze2"),
+        _experiment("x-epoch-unbal", "rates every epoch, unbalanced", update="every", balance=0.0),
+        _experiment("x-warm2-freeze", "2 warm-up epochs, rates of epoch 2 frozen",
+                    update="freeze", warmup_epochs=2),
+        _experiment("x-warm2-every", "2 warm-up epochs, then rates every epoch",
+                    update="every", warmup_epochs=2),
+        _experiment("x-warm2-unique", "2 unbalanced warm-up epochs, frozen rates, each kept "
+                    "index once", update="freeze", warmup_epochs=2, output="unique",
+                    warmup="unbalanced"),
+        _experiment("x-agree-w1", "1 warm-up epoch, then keep where the peer agrees",
+                    update="agree", warmup_epochs=1),
+        _experiment("x-agree-w2", "2 warm-up epochs, then keep where the peer agrees",
+                    update="agree", warmup_epochs=2),
+        StrategySpec("x-win", "tightest rates over 2,048-sample windows, peer ranking",
+                     experiments.WindowRates),
+        StrategySpec("x-win-ens", "tightest rates over 2,048-sample windows, both models' mean "
+                     "ranking", experiments.WindowRates, {"rank": "ensemble"}),
         StrategySpec("your_select_indices",
-                     "the rule this project ships (noisy_select.solution): estimated keep rates, "
-                     "co-teaching, balanced", solution.YourSelectIndices),
+                     "the rule this project ships (noisy_select.solution): the published "
+                     "class-wise co-teaching, keeping 50% / 93%", solution.YourSelectIndices),
     ]
 }
 
