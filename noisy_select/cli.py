@@ -15,24 +15,38 @@ import signal
 import sys
 
 from noisy_select import __version__
+from noisy_select.config import DEFAULT_SCENARIO, SEED, SHIPPED, RunConfig, options
 from noisy_select.scenarios import SCENARIOS
 
 # The anchors, the two clean-sample oracles and the shipped rule: the evidence set of RESULTS.md.
 DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "cleanlab", "oracle-clean",
-                 "oracle-clean-balanced", "your_select_indices")
+                 "oracle-clean-balanced", SHIPPED)
 EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
-SEED = 123  # competition.SEED, restated so that --help needs no torch
 # The rows behind docs/RESULTS.md: compare and bench resume from them by default.
 EVIDENCE = "docs/results/bench.jsonl"
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from noisy_select.run import RunConfig, run
+    from noisy_select.run import run
 
-    run(RunConfig(data=args.data, strategy=args.strategy, epochs=args.epochs, device=args.device,
-                  seed=args.seed, scenario=args.scenario, scale=args.scale, out=args.out,
-                  progress=not args.no_progress, trainer=args.trainer, schedule=args.schedule,
-                  keep_best=args.keep_best))
+    run(RunConfig(**{f.name: getattr(args, f.name) for f in options()}))
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """One option per ``RunConfig`` field: its default, help and flags come from the field."""
+    kinds = {"positive": {"type": _positive}, "scale": {"type": _scale},
+             "scenario": {"choices": sorted(SCENARIOS)}}
+    for f in options():
+        meta = dict(f.metadata)
+        flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
+        kwargs = {"help": meta.pop("help"), "dest": f.name, **kinds.get(meta.pop("kind", ""), {}),
+                  **meta}
+        if isinstance(f.default, bool):
+            # A flag turns the default around: --keep-best sets True, --no-progress False.
+            kwargs["action"] = "store_false" if f.default else "store_true"
+        elif "type" not in kwargs and f.default is not None and not isinstance(f.default, str):
+            kwargs["type"] = type(f.default)
+        p.add_argument(*flags, default=f.default, **kwargs)
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -177,7 +191,8 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows every default, except where the help text already says it or for flags."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+        flag = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        if flag or action.default in (None, argparse.SUPPRESS) or "default" in (action.help or ""):
             return action.help or ""
         return super()._get_help_string(action) or ""
 
@@ -209,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-d", "--data", default="data", help=help)
 
     def strategy_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-s", "--strategy", default="your_select_indices",
+        p.add_argument("-s", "--strategy", default=SHIPPED,
                        help="a registered strategy name")
 
     def results_option(p: argparse.ArgumentParser) -> None:
@@ -221,31 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
     p = command("run", "train the two models with a selection rule and score them", _cmd_run)
-    data_option(p, "folder with train/ and val/ (official layout); a new or empty folder gets "
-                   "the offline proxy")
-    strategy_option(p)
-    p.add_argument("--epochs", type=_positive, default=6, help="epochs (the competition trains 6)")
-    device_option(p)
-    p.add_argument("--seed", type=int, default=SEED,
-                   help="seeds the models, and a proxy built into --data (competition: 123)")
-    p.add_argument("--scenario", default=None, choices=sorted(SCENARIOS),
-                   help="proxy scenario: built into a new --data, or checked against the proxy "
-                        "there (default: olympiad, or whatever proxy --data holds)")
-    p.add_argument("--scale", type=_scale, default=1.0,
-                   help="shrink every split of a proxy built by this run, (0, 1]")
-    p.add_argument("-o", "--out", default=None,
-                   help="the run's JSON record (default: a new results/run-<time>-<strategy>.json)")
-    p.add_argument("--no-progress", action="store_true",
-                   help="no progress bars and no line per epoch")
-    p.add_argument("--trainer", default="fixed", choices=["fixed", "robust"],
-                   help="fixed: the competition's loop; robust: schedule + mean teacher + mixup")
-    p.add_argument("--schedule", default=None, help="robust: JSON file of the phase schedule")
-    p.add_argument("--keep-best", action="store_true",
-                   help="robust: keep the best epoch by validation BAC (labelled in results)")
+    _run_options(p)
 
     p = command("data", "build an offline proxy scenario into a folder", _cmd_data)
     data_option(p, "folder to write train/ val/ test/ into: new, empty, or holding a proxy")
-    p.add_argument("--scenario", default="olympiad", choices=sorted(SCENARIOS),
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS),
                    help="which noisy data set to build")
     p.add_argument("--seed", type=int, default=SEED, help="seeds the split and the label noise")
     p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
@@ -281,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "confidence intervals", _cmd_compare)
     p.add_argument("strategies", nargs="+", metavar="STRATEGY",
                    help="two or more registered names; each is compared with the first")
-    sweep_options(p, "olympiad", "0-9")
+    sweep_options(p, DEFAULT_SCENARIO, "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
 

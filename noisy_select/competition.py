@@ -45,8 +45,10 @@ NUM_CLASSES = 2
 BATCH_SIZE = 128
 WEIGHT_DECAY = 1e-3
 
-SelectFn = Callable[[torch.Tensor, list[torch.Tensor]], list[torch.Tensor]]
-EpochCallback = Callable[[int, nn.Module, nn.Module], None]
+# A selection strategy: (targets, [loss_1, loss_2]) -> [indices for model 1, for model 2].
+Strategy = Callable[[torch.Tensor, list[torch.Tensor]], list[torch.Tensor]]
+# Runs inside the loop after each epoch: (epoch, model1, model2).
+EpochHook = Callable[[int, nn.Module, nn.Module], None]
 
 
 def seed_everything(seed: int) -> None:
@@ -206,13 +208,13 @@ def train(
     val_loader: Any,
     num_epochs: int,
     device: torch.device | str,
-    select_indices_fn: SelectFn,
-    on_epoch_end: EpochCallback | None = None,
+    select_indices_fn: Strategy,
+    epoch_hook: EpochHook | None = None,
     progress: bool = True,
 ) -> dict:
     """The competition's fixed training loop.
 
-    ``on_epoch_end(epoch, model1, model2)`` runs after each epoch for diagnostics. It must not
+    ``epoch_hook(epoch, model1, model2)`` runs after each epoch for diagnostics. It must not
     train; the random generators are restored after it (a DataLoader draws from them), and the
     next epoch puts both models back into train mode as the seed's loop does.
     ``progress=False`` hides the tqdm bar (used by the bench's parallel workers).
@@ -235,12 +237,12 @@ def train(
                     loss = criterion(model(inputs[sel]), targets[sel]).mean()
                     loss.backward()
                     optim.step()
-        if on_epoch_end is not None:
+        if epoch_hook is not None:
             # Iterating a DataLoader draws a seed from torch's global generator, which would
             # shift the dropout masks of later epochs: restore the generators afterwards.
             cpu_state = torch.get_rng_state()
             cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-            on_epoch_end(epoch, model1, model2)
+            epoch_hook(epoch, model1, model2)
             torch.set_rng_state(cpu_state)
             if cuda_state is not None:
                 torch.cuda.set_rng_state_all(cuda_state)

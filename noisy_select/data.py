@@ -32,6 +32,7 @@ from noisy_select.competition import (
     download_data,
     unpack_data,
 )
+from noisy_select.config import DEFAULT_SCENARIO
 from noisy_select.scenarios import Split
 
 CLEAN_LABELS_FILE = "clean_labels.csv"
@@ -133,7 +134,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
         if download and google_drive_reachable():
             download_official(data_dir)
         else:
-            name = scenario or "olympiad"
+            name = scenario or DEFAULT_SCENARIO
             why = "does not exist" if state.kind == "missing" else "is empty"
             print(f"{data_dir} {why}: building the offline proxy {name!r} (seed {seed}) there.")
             proxy.build_proxy(data_dir, name, seed, scale=scale)

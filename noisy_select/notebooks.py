@@ -14,6 +14,7 @@ import json
 import sys
 from importlib import resources
 
+from noisy_select.config import SHIPPED
 from noisy_select.files import atomic_write
 
 FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
@@ -80,14 +81,14 @@ def is_solution_text(cell: dict) -> bool:
     return cell["cell_type"] == "markdown" and cell["source"].startswith("# Solved Solution")
 
 
-def solution_text(strategy: str = "your_select_indices") -> str:
+def solution_text(strategy: str = SHIPPED) -> str:
     """The "Solved Solution" Markdown cell, from the exported rule's own description."""
     from noisy_select.strategies import get_spec, make_strategy
 
     spec = get_spec(strategy)
-    rule = make_strategy(strategy)
-    doc = inspect.getdoc(type(rule)) or ""
-    config = getattr(rule, "config", None)
+    built = make_strategy(strategy)
+    doc = inspect.getdoc(type(built)) or ""
+    config = getattr(built, "config", None)
     lines = ["# Solved Solution", "", f"Strategy `{strategy}`: {spec.description}.", "", doc]
     if config is not None:
         lines += ["", f"Settings: `{config!r}`."]
@@ -114,7 +115,7 @@ def _module_body(module) -> str:
     return "\n\n".join(keep)
 
 
-def solution_source(strategy: str = "your_select_indices") -> str:
+def solution_source(strategy: str = SHIPPED) -> str:
     """The solution cell: the modules the strategy reaches, inlined, and ``your_select_indices``."""
     import importlib
 
@@ -132,9 +133,9 @@ def solution_source(strategy: str = "your_select_indices") -> str:
              "it before training again.\nfrom __future__ import annotations"]
     parts += [_module_body(m) for m in modules]
     if not hasattr(modules[-1], "your_select_indices"):
-        parts.append(f"_RULE = {spec.export}\n\n\n"
+        parts.append(f"_STRATEGY = {spec.export}\n\n\n"
                      "def your_select_indices(targets, losses):\n"
-                     "    return _RULE(targets, losses)")
+                     "    return _STRATEGY(targets, losses)")
     return "\n\n\n".join(parts) + "\n"
 
 
@@ -167,7 +168,7 @@ def check_solution(source: str) -> None:
                          f"({', '.join(a.arg for a in fn.args.args)}).")
 
 
-def submission_cells(strategy: str = "your_select_indices") -> list[dict]:
+def submission_cells(strategy: str = SHIPPED) -> list[dict]:
     """The seed's cells with the official model and the inlined strategy."""
     solution = solution_source(strategy)
     check_solution(solution)
@@ -194,7 +195,7 @@ def to_notebook(cells: list[dict]):
     return nb
 
 
-def write_submission(path: str = "submission.ipynb", strategy: str = "your_select_indices") -> str:
+def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED) -> str:
     """Write the submission notebook (creating its folder); checks everything first, so errors
     write nothing."""
     import nbformat

@@ -16,6 +16,7 @@ import pandas as pd
 from PIL import Image
 
 from noisy_select.competition import IMAGES_DIR, TASK_DATASET_LABELS_FILE
+from noisy_select.config import DEFAULT_SCENARIO, SEED
 from noisy_select.data import CLEAN_LABELS_FILE, MANIFEST_FILE, check_writable_for_proxy
 from noisy_select.scenarios import SPLITS, ProxyData, Split, build
 
@@ -72,7 +73,7 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def build_proxy(out_dir: str, scenario: str = "olympiad", seed: int = 123, **kwargs) -> dict:
+def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, **kwargs) -> dict:
     """Build scenario ``scenario`` with ``seed`` into ``out_dir``; returns its manifest."""
     scale = kwargs.pop("scale", 1.0)
     data = build(scenario, seed, scale=scale)

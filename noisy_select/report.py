@@ -7,9 +7,10 @@ import os
 import numpy as np
 import pandas as pd
 
+from noisy_select.config import SHIPPED
+
 ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching", "cleanlab")
 CEILINGS = ("oracle-clean", "oracle-clean-balanced")
-SHIPPED = "your_select_indices"
 
 
 def line_style(name: str, anchor_colors: dict) -> dict:

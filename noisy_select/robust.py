@@ -35,8 +35,8 @@ from noisy_select.competition import (
     NUM_CLASSES,
     NUM_EPOCHS,
     WEIGHT_DECAY,
-    SelectFn,
     SmallMobileNet,
+    Strategy,
     predict_and_evaluate,
     seed_everything,
 )
@@ -174,7 +174,7 @@ class RobustConfig:
     final: str = "teacher"  # which models are scored at the end: "teacher" or "student"
 
 
-def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: SelectFn, *,
+def train_robust(train_loader: Iterable, val_loader: Iterable, strategy: Strategy, *,
                  device: torch.device, seed: int, config: RobustConfig | None = None,
                  schedule: dict | str | None = None, progress: bool = True,
                  on_epoch_end=None) -> dict:
@@ -208,7 +208,7 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, select_fn: Select
             inputs, targets = inputs.to(device), targets.reshape(-1).long().to(device)
             outputs = [s(inputs) for s in students]
             losses = [F.cross_entropy(o, targets, reduction="none") for o in outputs]
-            selected = select_fn(targets, losses)
+            selected = strategy(targets, losses)
             lam = float(beta.sample()) if w["mixup"] > 0 else 1.0
             for i, (s, t, opt) in enumerate(zip(students, teachers, optims)):
                 sel = selected[i]

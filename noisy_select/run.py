@@ -1,34 +1,23 @@
-"""`noisy-select run`: train the two models on the official data or the offline proxy."""
+"""`noisy-select run`: train the two models on the official data or the offline proxy.
+
+``RunConfig`` (in ``config``) says what to do; ``run`` checks it, finds or builds the data,
+trains, scores and writes the record.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from noisy_select import data
-from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS, SEED
+from noisy_select.competition import BATCH_SIZE
+from noisy_select.config import TRAINERS, RunConfig
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.files import write_json
 from noisy_select.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
 from noisy_select.strategies import get_spec, make_strategy
-
-
-@dataclass
-class RunConfig:
-    data: str = "data"  # folder with train/ and val/ (official layout), or where the proxy is built
-    strategy: str = "your_select_indices"  # a registered name; robust:<name> = --trainer robust
-    epochs: int = NUM_EPOCHS  # the competition trains 6
-    device: str = "auto"  # auto: CUDA when available
-    seed: int = SEED  # seeds the models (seed_everything) and a proxy built here; competition: 123
-    scenario: str | None = None  # proxy scenario: built into an empty --data, checked against one there
-    scale: float = 1.0  # shrinks every split of a proxy built here, (0, 1]
-    out: str | None = None  # the run's JSON record (None: a new results/run-<time>-<strategy>.json)
-    progress: bool = True  # progress bars (on a terminal only) and a line per epoch
-    trainer: str = "fixed"  # fixed: the competition's loop; robust: robust.train_robust
-    schedule: str | None = None  # robust only: JSON file of the phase schedule (None: default)
-    keep_best: bool = False  # robust only: restore the best epoch by validation BAC
 
 
 def trainer_and_strategy(config: RunConfig) -> tuple[str, str]:
@@ -47,8 +36,8 @@ def check_config(config: RunConfig) -> None:
         raise ValueError(f"Expected `epochs` >= 1, but got {config.epochs}.")
     if not 0 < config.scale <= 1:
         raise ValueError(f"Expected `scale` to be in (0, 1], but got {config.scale}.")
-    if config.trainer not in ("fixed", "robust"):
-        raise ValueError(f"Expected `trainer` to be 'fixed' or 'robust', but got {config.trainer!r}.")
+    if config.trainer not in TRAINERS:
+        raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {config.trainer!r}.")
     if trainer_and_strategy(config)[0] == "fixed" and (config.schedule or config.keep_best):
         raise ValueError("--schedule and --keep-best apply to --trainer robust only.")
 

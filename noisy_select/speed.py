@@ -11,6 +11,7 @@ import torch.nn as nn
 from torch.optim import AdamW
 
 from noisy_select.competition import BATCH_SIZE, LEARNING_RATE, WEIGHT_DECAY, SmallMobileNet
+from noisy_select.config import SHIPPED
 from noisy_select.strategies import make_strategy
 
 
@@ -72,12 +73,12 @@ def top_level_ops(fn: Callable[[], object]) -> int:
                and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
 
 
-def count_ops(strategy: str = "your_select_indices", device: torch.device | str = "cpu") -> dict:
+def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu") -> dict:
     """Top-level aten ops per call of ``strategy`` over two epochs of ``call_stream`` (median
     and the most in one call, e.g. where an epoch ends), next to the seed's rule."""
-    rule = make_strategy(strategy)
+    built = make_strategy(strategy)
     calls = call_stream(device=device)
-    counts = sorted(top_level_ops(partial(rule, y, losses)) for y, losses in calls)
+    counts = sorted(top_level_ops(partial(built, y, losses)) for y, losses in calls)
     seed = top_level_ops(partial(seed_select_indices, *calls[0]))
     return {"strategy": strategy, "calls": len(counts), "median_ops": counts[len(counts) // 2],
             "max_ops": counts[-1], "seed_ops": seed}
@@ -102,7 +103,7 @@ def time_call(fn: Callable[[], object], device: torch.device, repeats: int) -> f
     return sorted(times)[len(times) // 2]
 
 
-def measure(device: torch.device, strategy: str = "your_select_indices", repeats: int = 200) -> dict:
+def measure(device: torch.device, strategy: str = SHIPPED, repeats: int = 200) -> dict:
     """Seconds per call of ``strategy`` and of the seed's rule, and of one training step."""
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(BATCH_SIZE, 1, 28, 28, generator=gen).to(device)
@@ -111,18 +112,18 @@ def measure(device: torch.device, strategy: str = "your_select_indices", repeats
     models = [SmallMobileNet().to(device) for _ in range(2)]
     optims = [AdamW(m.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY) for m in models]
     losses = [criterion(m(x), y) for m in models]
-    rule = make_strategy(strategy)
+    built = make_strategy(strategy)
 
     def step() -> None:
         out = [m(x) for m in models]
         step_losses = [criterion(o, y) for o in out]
-        sel = rule(y, step_losses)
+        sel = built(y, step_losses)
         for i, (m, opt) in enumerate(zip(models, optims)):
             opt.zero_grad()
             criterion(m(x[sel[i]]), y[sel[i]]).mean().backward()
             opt.step()
 
-    ours = time_call(lambda: rule(y, losses), device, repeats)
+    ours = time_call(lambda: built(y, losses), device, repeats)
     seed = time_call(lambda: seed_select_indices(y, losses), device, repeats)
     train_step = time_call(step, device, max(2, repeats // 10))
     return {

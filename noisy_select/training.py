@@ -13,14 +13,14 @@ from noisy_select.competition import (
     BATCH_SIZE,
     LEARNING_RATE,
     WEIGHT_DECAY,
-    SelectFn,
     SmallMobileNet,
+    Strategy,
     seed_everything,
     train,
 )
+from noisy_select.config import TRAINERS
 from noisy_select.scenarios import Split
 
-TRAINERS = ("fixed", "robust")
 # Called after each epoch with that epoch's history row (epoch, validation BAC and AUC).
 EpochEnd = Callable[[dict], None]
 
@@ -94,7 +94,7 @@ class TrainedPair:
 def train_pair(
     train_loader: Iterable,
     val_loader: Iterable,
-    select_fn: SelectFn,
+    strategy: Strategy,
     *,
     epochs: int,
     device: torch.device,
@@ -123,8 +123,8 @@ def train_pair(
         if on_epoch_end is not None:
             on_epoch_end(row)
 
-    train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, select_fn,
-          on_epoch_end=after_epoch, progress=progress)
+    train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, strategy,
+          epoch_hook=after_epoch, progress=progress)
     return pair
 
 
@@ -132,7 +132,7 @@ def train_models(
     trainer: str,
     train_loader: Iterable,
     val_loader: Iterable,
-    select_fn: SelectFn,
+    strategy: Strategy,
     *,
     epochs: int,
     device: torch.device,
@@ -150,13 +150,13 @@ def train_models(
     if trainer not in TRAINERS:
         raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {trainer!r}.")
     if trainer == "fixed":
-        pair = train_pair(train_loader, val_loader, select_fn, epochs=epochs, device=device,
+        pair = train_pair(train_loader, val_loader, strategy, epochs=epochs, device=device,
                           seed=seed, progress=progress, on_epoch_end=on_epoch_end)
         return (pair.model1, pair.model2), pair.history, {}
     from noisy_select.robust import RobustConfig, train_robust
 
     config = RobustConfig(epochs=epochs, keep_best=keep_best)
-    out = train_robust(train_loader, val_loader, select_fn, device=device, seed=seed,
+    out = train_robust(train_loader, val_loader, strategy, device=device, seed=seed,
                        config=config, schedule=schedule, progress=progress,
                        on_epoch_end=on_epoch_end)
     extra = {"trainer": "robust", "robust_config": asdict(config), "best_epoch": out["best_epoch"]}

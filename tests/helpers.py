@@ -14,3 +14,19 @@ def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):
                    selection=[{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}],
                    seconds=seconds, data={}, environment={})
     return {**row, **extra}
+
+
+def fail_after_saves(monkeypatch, n: int, error: BaseException) -> None:
+    """Make PIL's ``Image.save`` raise ``error`` after ``n`` images were written (a full disk,
+    a Ctrl-C in the middle of writing a data set)."""
+    from PIL import Image
+
+    save, count = Image.Image.save, [0]
+
+    def failing(self, *args, **kwargs):
+        count[0] += 1
+        if count[0] > n:
+            raise error
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", failing)

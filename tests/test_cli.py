@@ -177,13 +177,9 @@ def test_ctrl_c_in_run_prints_one_line_and_writes_nothing(tiny_proxy, tmp_path, 
 
 
 def test_ctrl_c_in_data_leaves_no_folder_behind(tmp_path, capsys, monkeypatch):
-    import noisy_select.proxy
+    from helpers import fail_after_saves
 
-    def interrupted(split, folder):
-        os.makedirs(folder)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(noisy_select.proxy, "_write_split", interrupted)
+    fail_after_saves(monkeypatch, 5, KeyboardInterrupt())  # Ctrl-C while images are written
     assert main(["data", "--data", str(tmp_path / "d"), "--scale", "0.1"]) == 130
     assert "interrupted" in capsys.readouterr().err and os.listdir(tmp_path) == []
 

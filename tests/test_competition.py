@@ -66,7 +66,7 @@ def test_epoch_callback_does_not_change_training():
         o2 = torch.optim.AdamW(m2.parameters(), lr=c.LEARNING_RATE)
         crit = nn.CrossEntropyLoss(reduction="none")
         c.train(m1, m2, o1, o2, crit, loader, loader, 2, "cpu",
-                lambda t, ls: [torch.arange(len(t))] * 2, on_epoch_end=callback, progress=False)
+                lambda t, ls: [torch.arange(len(t))] * 2, epoch_hook=callback, progress=False)
         return torch.cat([p.detach().flatten() for p in m1.parameters()])
 
     seen = []

@@ -92,11 +92,9 @@ def test_existing_data_is_not_overwritten_without_force(tiny_proxy):
 
 
 def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
-    def broken(split, folder):
-        os.makedirs(folder)
-        raise OSError("disk full")
+    from helpers import fail_after_saves
 
-    monkeypatch.setattr(proxy, "_write_split", broken)
+    fail_after_saves(monkeypatch, 50, OSError("disk full"))
     with pytest.raises(OSError, match="disk full"):
         proxy.build_proxy(str(tmp_path), "olympiad", 0, scale=0.1)
     assert os.listdir(tmp_path) == []

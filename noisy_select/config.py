@@ -1,0 +1,48 @@
+"""What one ``noisy-select run`` does, as data: the CLI's ``run`` options are built from it.
+
+Imports nothing heavy, so that ``noisy-select --help`` needs no torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+SEED = 123  # the competition's seed (competition.SEED, restated so that this module needs no torch)
+NUM_EPOCHS = 6  # the competition trains 6 epochs (competition.NUM_EPOCHS)
+SHIPPED = "your_select_indices"  # the registered name of the rule this project ships
+DEFAULT_SCENARIO = "olympiad"  # the proxy built when none is named: the competition's structure
+TRAINERS = ("fixed", "robust")
+
+
+def _option(default, help: str, **extra):
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class RunConfig:
+    data: str = _option("data", "folder with train/ and val/ (official layout); a new or empty "
+                                "folder gets the offline proxy", flags=("-d", "--data"))
+    strategy: str = _option(SHIPPED, "a registered strategy name; robust:<name> trains it with "
+                                     "the robust trainer", flags=("-s", "--strategy"))
+    epochs: int = _option(NUM_EPOCHS, "epochs (the competition trains 6)", kind="positive")
+    device: str = _option("auto", "auto (CUDA when available), cpu or cuda")
+    seed: int = _option(SEED, "seeds the models, and a proxy built into --data (competition: 123)")
+    scenario: str | None = _option(None, "proxy scenario: built into a new --data, or checked "
+                                         "against the proxy there (default: olympiad, or "
+                                         "whatever proxy --data holds)", kind="scenario")
+    scale: float = _option(1.0, "shrink every split of a proxy built by this run, (0, 1]",
+                           kind="scale")
+    out: str | None = _option(None, "the run's JSON record (default: a new "
+                                    "results/run-<time>-<strategy>.json)", flags=("-o", "--out"))
+    progress: bool = _option(True, "no progress bars and no line per epoch",
+                             flags=("--no-progress",))
+    trainer: str = _option("fixed", "fixed: the competition's loop; robust: schedule + mean "
+                                    "teacher + mixup", choices=TRAINERS)
+    schedule: str | None = _option(None, "robust: JSON file of the phase schedule")
+    keep_best: bool = _option(False, "robust: keep the best epoch by validation BAC (labelled in "
+                                     "results)")
+
+
+def options() -> list:
+    """The fields of ``RunConfig`` with their metadata, in order (for the CLI)."""
+    return list(fields(RunConfig))
