@@ -56,29 +56,55 @@ def new_record_path(strategy: str, folder: str = "results") -> str:
 def run(config: RunConfig) -> dict:
     """Train both models with ``config.strategy``, score them, write the record (a result row
     of the bench's schema, ``records.make_row``)."""
-    import torch
-
-    from noisy_select.competition import load_data
-    from noisy_select.environment import environment, resolve_device
-    from noisy_select.training import train_models
+    from noisy_select.environment import resolve_device
 
     check_config(config)
     device = resolve_device(config.device)
+    checked = find_data(config)
+    splits = {name: os.path.join(config.data, name) for name in checked}
+    out = record_path(config)
+    recorder, train_loader, val_loader = recorded_strategy(config, splits, checked["train"].clean)
+    models, history, extra, seconds = train_run(config, recorder, train_loader, val_loader, device)
+    split_scores = score_splits(models, splits, device)
+    record = make_record(config, device, recorder, split_scores, history, extra, seconds)
+    write_json(record, out)
+    print(f"Wrote {out}")
+    return record
+
+
+def find_data(config: RunConfig) -> dict:
+    """Fetch or build the data if needed, describe it, and read every split once, so that bad
+    data stops here (``data.check_splits``)."""
     data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale)
     print(data.describe_data(config.data))
-    checked = data.check_splits(config.data)
-    splits = {s: os.path.join(config.data, s) for s in checked}
-    out = config.out or new_record_path(config.strategy)
+    return data.check_splits(config.data)
+
+
+def record_path(config: RunConfig) -> str:
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
+    return config.out or new_record_path(config.strategy)
+
+
+def recorded_strategy(config: RunConfig, splits: dict[str, str], clean_train):
+    """A fresh strategy wrapped to record its selections (against ``clean_train``: the clean
+    labels of a proxy, the given ones for data without them), and the two loaders."""
+    import torch
+
+    from noisy_select.competition import load_data
+
     train_loader, val_loader = load_data(splits["train"], splits["val"])
-    trainer, name = trainer_and_strategy(config)
-    strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
-    described = describe(strategy, config.epochs, keep_best=config.keep_best,
-                         schedule=config.schedule)
-    clean = torch.from_numpy(checked["train"].clean)  # the given labels for data without a proxy's
+    clean = torch.from_numpy(clean_train.copy())
     tracker = BatchTracker(train_loader, list(clean.split(BATCH_SIZE)))
-    recorder = SelectionRecorder(make_strategy(name), tracker)
+    name = trainer_and_strategy(config)[1]
+    return SelectionRecorder(make_strategy(name), tracker), tracker, val_loader
+
+
+def train_run(config: RunConfig, recorder: SelectionRecorder, train_loader, val_loader, device):
+    """Train with ``config``'s trainer, a line per epoch; models, history, extra, seconds."""
+    from noisy_select.training import train_models
+
+    trainer, name = trainer_and_strategy(config)
 
     def after_epoch(row: dict) -> None:
         recorder.end_epoch(row["epoch"])
@@ -90,29 +116,41 @@ def run(config: RunConfig) -> dict:
           f"{config.epochs} epochs on {device}.")
     start = time.perf_counter()
     models, history, extra = train_models(
-        trainer, tracker, val_loader, recorder, epochs=config.epochs, device=device,
+        trainer, train_loader, val_loader, recorder, epochs=config.epochs, device=device,
         seed=config.seed, progress=config.progress and sys.stderr.isatty(),
         keep_best=config.keep_best, schedule=config.schedule, on_epoch_end=after_epoch)
     seconds = time.perf_counter() - start
+    print(f"Trained in {seconds:.1f} s on {device}.")
+    return models, history, extra, seconds
 
+
+def score_splits(models, splits: dict[str, str], device) -> dict[str, dict]:
+    """Both models' scores on every split but train, printed as the competition reports them."""
     split_scores = {}
-    for split in splits:
+    for split, folder in splits.items():
         if split != "train":
-            split_scores[split] = r = scores(models, _loader(splits[split]), device)
+            split_scores[split] = r = scores(models, _loader(folder), device)
             print(f"{split}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
                   f"mean {r['bac_mean']:.4f}, points {r['points']}/100")
+    return split_scores
+
+
+def make_record(config: RunConfig, device, recorder: SelectionRecorder, split_scores: dict,
+                history: list[dict], extra: dict, seconds: float) -> dict:
+    from noisy_select.environment import environment
+
+    trainer, name = trainer_and_strategy(config)
+    strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
     manifest = data.read_manifest(config.data)
-    record = make_row(
+    return make_row(
         scenario=manifest["scenario"]["name"] if manifest else None, strategy=strategy,
         seed=config.seed, epochs=config.epochs, scale=manifest.get("scale", 1.0) if manifest else None,
-        device=config.device, described=described, split_scores=split_scores, history=history,
+        device=config.device, split_scores=split_scores, history=history,
+        described=describe(strategy, config.epochs, keep_best=config.keep_best,
+                           schedule=config.schedule),
         selection=recorder.epochs if manifest else None, seconds=seconds,
         data=data.data_record(config.data), environment=environment(device),
         extra={"config": asdict(config), **extra})
-    print(f"Trained in {seconds:.1f} s on {device}.")
-    write_json(record, out)
-    print(f"Wrote {out}")
-    return record
 
 
 def _loader(split_dir: str):
