@@ -214,3 +214,10 @@ def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
     rows = bench.sweep(specs, str(tmp_path / "r.jsonl"), jobs=2, progress=False)
     assert sorted(r["seed"] for r in rows) == [0, 1]
     assert all(len(r["selection"]) == 2 for r in rows)  # epoch 2 ran on cleanlab's flags
+
+
+def test_the_same_run_twice_gives_identical_rows():
+    spec = bench.RunSpec("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
+    first, second = bench.run_one(spec), bench.run_one(spec)
+    for key in ("scores", "history", "selection", "config_hash", "data"):
+        assert first[key] == second[key]
