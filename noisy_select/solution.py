@@ -10,9 +10,10 @@ class 1); ranking by the peer's loss, not the model's own, keeps one model's mis
 confirming themselves. Each kept sample appears once, in batch order; reading how many
 are kept is the call's only host-device synchronisation.
 
-Twelve rules that estimate the shares from the losses, balance the labels, warm up, rank by
-the mean of both models or keep where the peer agrees all scored below these two constants on
-the olympiad proxy (docs/SELECTION.md); measured, this is the best rule we have.
+The two shares are the published solution's constants, not estimates: every rule we built to
+estimate them from the losses (or to balance the labels, warm up, rank by both models, keep
+where the peer agrees) scored below them on the olympiad proxy (docs/SELECTION.md). On data
+with another noise structure, choose another strategy (``noisy-select strategies``).
 """
 
 from __future__ import annotations
