@@ -239,6 +239,21 @@ def test_every_strategy_survives_arbitrary_batches(name, data):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_no_strategy_changes_its_inputs(name):
+    gen = torch.Generator().manual_seed(2)
+    targets = torch.randint(0, 2, (64,), generator=gen, dtype=torch.int32)
+    losses = [torch.rand(64, generator=gen, requires_grad=True) for _ in range(2)]
+    losses[0].data[3] = float("nan")
+    before = [targets.clone()] + [x.detach().clone() for x in losses]
+    rule = fresh(name, clean=targets.long())
+    for _ in range(3):
+        out = rule(targets, losses)
+    assert torch.equal(targets, before[0]) and targets.dtype == torch.int32
+    assert all(torch.allclose(x.detach(), b, equal_nan=True) for x, b in zip(losses, before[1:]))
+    assert all(x.grad is None for x in losses) and not any(o.requires_grad for o in out)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_edge_batches(name):
     rule = fresh(name, clean=torch.tensor([1]))
     check_output(rule(torch.tensor(1), [torch.tensor(0.3), torch.tensor(0.2)]), torch.tensor([1]))
