@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -62,12 +65,28 @@ def call_stream(epochs: int = 2, samples: int = 3000, seed: int = 0,
     return calls
 
 
+@contextlib.contextmanager
+def _profiler_quiet():
+    """Silence what the profiler's C++ side prints to file descriptor 2 (a few lines per
+    profile in some torch builds), not Python's own ``sys.stderr`` writes."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def top_level_ops(fn: Callable[[], object]) -> int:
     """The number of aten operators ``fn()`` dispatches at the top level (not counting the ops
     they call), by ``torch.profiler`` on the CPU: the rule's cost in kernel launches."""
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    with _profiler_quiet(), profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
     return sum(1 for e in prof.events() if e.name.startswith("aten::")
                and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
