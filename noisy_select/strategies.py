@@ -22,6 +22,7 @@ import torch
 from noisy_select import experiments, selection, solution
 from noisy_select.adaptive import AdaptiveSelection, class_balanced_weights, resample
 from noisy_select.competition import Strategy
+from noisy_select.config import SHIPPED
 
 PACKAGE = "noisy_select"
 
@@ -214,7 +215,7 @@ REGISTRY: dict[str, StrategySpec] = {
                      experiments.WindowRates),
         StrategySpec("x-win-ens", "tightest rates over 2,048-sample windows, both models' mean "
                      "ranking", experiments.WindowRates, {"rank": "ensemble"}),
-        StrategySpec("your_select_indices",
+        StrategySpec(SHIPPED,
                      "the rule this project ships (noisy_select.solution): the published "
                      "class-wise co-teaching, keeping 50% / 93%", solution.YourSelectIndices),
     ]
