@@ -132,9 +132,10 @@ def solution_source(strategy: str = SHIPPED) -> str:
              "library only.\n# Running this cell creates the rule and its state afresh: re-run "
              "it before training again.\nfrom __future__ import annotations"]
     parts += [_module_body(m) for m in modules]
+    # The strategy asked for, even where the inlined module builds another one of its own.
+    parts.append(f"_STRATEGY = {spec.export}")
     if not hasattr(modules[-1], "your_select_indices"):
-        parts.append(f"_STRATEGY = {spec.export}\n\n\n"
-                     "def your_select_indices(targets, losses):\n"
+        parts.append("def your_select_indices(targets, losses):\n"
                      "    return _STRATEGY(targets, losses)")
     return "\n\n\n".join(parts) + "\n"
 

@@ -203,3 +203,18 @@ def test_submission_text_describes_the_exported_rule_and_the_file_follows_the_um
     assert "fixed-rates" in text and "50% / 93%" in text and "85%" not in text
     code = next(c.source for c in nb.cells if "def your_select_indices" in c.source)
     assert "creates the rule and its state" in code
+
+
+@pytest.mark.parametrize("name", ["seed-coteaching", "all", "adaptive-mpe"])
+def test_an_exported_strategy_is_that_strategy(name):
+    from noisy_select.strategies import make_strategy
+
+    namespace: dict = {}
+    exec(compile(notebooks.solution_source(name), "solution-cell", "exec"), namespace)
+    ours = make_strategy(name)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(6):
+        targets = torch.randint(0, 2, (128,), generator=gen)
+        losses = [torch.rand(128, generator=gen) * 3 for _ in range(2)]
+        for a, b in zip(namespace["your_select_indices"](targets, losses), ours(targets, losses)):
+            assert torch.equal(a, b)
