@@ -18,9 +18,11 @@ from noisy_select.solution import (
 
 
 def reference(labels: list[int], peer: list[float], keep: tuple[float, float]) -> list[int]:
-    """Brute force: per label, sort (clean loss, index) and keep floor(n * share) of them; the
-    lowest loss of the batch when that keeps nothing. Indices in batch order."""
-    clean = [MAX_LOSS if not math.isfinite(v) else min(max(v, 0.0), MAX_LOSS) for v in peer]
+    """Brute force: per label, sort (loss as float32, NaN/inf as MAX_LOSS, index) and keep
+    floor(n * share) of them; the lowest loss of the batch when that keeps nothing. Indices in
+    batch order."""
+    as_float32 = torch.tensor(peer, dtype=torch.float32).tolist()  # the rule ranks float32 losses
+    clean = [MAX_LOSS if not math.isfinite(v) else min(max(v, 0.0), MAX_LOSS) for v in as_float32]
     kept = set()
     for c in (0, 1):
         members = sorted((clean[i], i) for i in range(len(labels)) if labels[i] == c)
