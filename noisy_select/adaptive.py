@@ -39,6 +39,7 @@ from noisy_select.selection import (
     EpochCounter,
     LabelCheck,
     margin_from_loss,
+    no_selection,
     prepare,
     rank_in_class,
 )
@@ -248,6 +249,21 @@ def resample(weights: torch.Tensor, size: int) -> torch.Tensor:
     return idx.clamp(max=n - 1)
 
 
+def selection_output(keep: torch.Tensor, loss: torch.Tensor, labels: torch.Tensor,
+                     balance: float, unique: bool) -> list[torch.Tensor]:
+    """Per model, each kept index once (``unique``; the peer's lowest loss when nothing is
+    kept), or a batch-size draw in proportion to ``keep (2, B)`` with the labels balanced by
+    ``balance``."""
+    if unique:
+        out = []
+        for m in (0, 1):
+            idx = torch.nonzero(keep[m]).reshape(-1)
+            out.append(idx if idx.numel() else torch.argmin(loss[1 - m]).reshape(1))
+        return out
+    weights = class_balanced_weights(labels, keep, balance)
+    return [resample(weights[0], labels.numel()), resample(weights[1], labels.numel())]
+
+
 class AdaptiveSelection:
     """Per-class keep rates estimated online, cross selection, class balancing, resampling."""
 
@@ -309,8 +325,7 @@ class AdaptiveSelection:
         self.check(labels)
         size = labels.numel()
         if size == 0:
-            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-            return [empty, empty.clone()]
+            return no_selection(labels)
         epoch, position = 0, 0
         if self.config.history_decay > 0 or self.config.warmup_epochs > 0:
             # Only history and warm-up need the epoch; finding it may read the targets.
@@ -331,11 +346,5 @@ class AdaptiveSelection:
                 keep = torch.where(narrowed.sum(-1, keepdim=True) > 0, narrowed, peer)
             else:
                 keep = peer
-        if self.config.output == "unique":
-            out = []
-            for m in (0, 1):
-                idx = torch.nonzero(keep[m]).reshape(-1)
-                out.append(idx if idx.numel() else torch.argmin(loss[1 - m]).reshape(1))
-            return out
-        weights = class_balanced_weights(labels, keep, self.config.balance)
-        return [resample(weights[0], size), resample(weights[1], size)]
+        return selection_output(keep, loss, labels, self.config.balance,
+                                self.config.output == "unique")

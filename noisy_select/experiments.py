@@ -18,29 +18,14 @@ import math
 import torch
 
 from noisy_select.adaptive import (
-    class_balanced_weights,
     clean_shares_from_ratios,
     keep_share_per_class,
     mpe_ratios,
-    resample,
+    selection_output,
 )
-from noisy_select.selection import EpochCounter, LabelCheck, prepare
+from noisy_select.selection import EpochCounter, LabelCheck, no_selection, prepare
 
 UPDATES = ("every", "freeze", "freeze2", "agree")
-
-
-def _output(keep: torch.Tensor, loss: torch.Tensor, labels: torch.Tensor, balance: float,
-            unique: bool) -> list[torch.Tensor]:
-    """Each kept index once (``unique``; the peer's lowest loss when nothing is kept), or a
-    batch-size draw with the labels balanced by ``balance``."""
-    if unique:
-        out = []
-        for m in (0, 1):
-            idx = torch.nonzero(keep[m]).reshape(-1)
-            out.append(idx if idx.numel() else torch.argmin(loss[1 - m]).reshape(1))
-        return out
-    weights = class_balanced_weights(labels, keep, balance)
-    return [resample(weights[0], labels.numel()), resample(weights[1], labels.numel())]
 
 
 class EpochRates:
@@ -80,8 +65,7 @@ class EpochRates:
         self.check(labels)
         size = labels.numel()
         if size == 0:
-            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-            return [empty, empty.clone()]
+            return no_selection(labels)
         epoch, _ = self.counter.step(labels)
         if epoch > self.epoch:
             self.epoch = epoch
@@ -98,7 +82,7 @@ class EpochRates:
             else:
                 keep = torch.stack([keep_share_per_class(labels, score[m], self.rates)
                                     for m in (0, 1)]).float()
-        return _output(keep, loss, labels, balance, self.output == "unique")
+        return selection_output(keep, loss, labels, balance, self.output == "unique")
 
 
 class WindowRates:
@@ -121,8 +105,7 @@ class WindowRates:
         self.check(labels)
         size = labels.numel()
         if size == 0:
-            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-            return [empty, empty.clone()]
+            return no_selection(labels)
         self.p.append(torch.exp(-loss).mean(0))
         self.labels.append(labels)
         self.count += size
@@ -139,4 +122,4 @@ class WindowRates:
             score = loss.mean(0).expand(2, -1) if self.rank == "ensemble" else loss.flip(0)
             keep = torch.stack([keep_share_per_class(labels, score[m], rates)
                                 for m in (0, 1)]).float()
-        return _output(keep, loss, labels, 1.0, False)
+        return selection_output(keep, loss, labels, 1.0, False)

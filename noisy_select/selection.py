@@ -20,9 +20,15 @@ from noisy_select.solution import ClassWiseCoTeaching, check_labels, prepare, ra
 
 # Re-exported: the published rule lives in ``solution``; the other strategies use its checks.
 __all__ = ["AllSamples", "ClassWiseCoTeaching", "CoTeaching", "EpochCounter", "LabelCheck",
-           "check_labels", "margin_from_loss", "prepare", "rank_in_class"]
+           "check_labels", "margin_from_loss", "no_selection", "prepare", "rank_in_class"]
 
 MIN_LOSS = 1e-6
+
+
+def no_selection(labels: torch.Tensor) -> list[torch.Tensor]:
+    """Two empty index tensors: an empty batch, where both models skip the step."""
+    empty = torch.zeros(0, dtype=torch.long, device=labels.device)
+    return [empty, empty.clone()]
 
 
 class LabelCheck:
