@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from noisy_select.adaptive import class_balanced_weights, resample
-from noisy_select.selection import EpochCounter, LabelCheck, prepare
+from noisy_select.selection import EpochCounter, LabelCheck, no_selection, prepare
 
 
 def pred_probs_from_losses(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -76,7 +76,6 @@ class CleanlabSelection:
                 # Each model learns from what its peer's probabilities leave.
                 keep = self.keep[position].flip(0).to(labels.device).float()
         if size == 0:
-            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-            return [empty, empty.clone()]
+            return no_selection(labels)
         weights = class_balanced_weights(labels, keep, 1.0)
         return [resample(weights[0], size), resample(weights[1], size)]

@@ -128,8 +128,7 @@ class OracleCleanBalanced(OracleClean):
         correct = self.correct(targets, losses)
         labels = targets.reshape(-1).long()
         if labels.numel() == 0:
-            empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-            return [empty, empty.clone()]
+            return selection.no_selection(labels)
         weights = class_balanced_weights(labels, correct.float(), 1.0)
         idx = resample(weights, labels.numel())
         return [idx, idx.clone()]
