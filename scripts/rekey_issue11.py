@@ -4,14 +4,15 @@ that resume and compare find them; each re-keyed row says so in ``rekeyed``.
 - ClassWiseCoTeaching moved from selection.py to solution.py (fixed-rates, seed-coteaching).
 - The rule shipped until issue 11 ran as ``your_select_indices`` (solution.YourSelectIndices, an
   AdaptiveSelection with the config below); it is registered as ``adaptive-mpe`` now.
-Both checked by re-running seeds bit-identically (see the commit)."""
+Both checked by re-running seeds bit-identically (see the commit). Running it again changes
+nothing: re-keyed rows no longer match."""
 import json
 import os
 
 from noisy_select.strategies import config_hash, resolved_config
 
 path = "docs/results/bench.jsonl"
-rows = [json.loads(l) for l in open(path) if l.strip()]
+rows = [json.loads(line) for line in open(path) if line.strip()]
 counts = {"moved class": 0, "renamed": 0}
 for r in rows:
     cfg = r["strategy_config"]
