@@ -28,6 +28,20 @@ from noisy_select.selection import EpochCounter, LabelCheck, no_selection, prepa
 UPDATES = ("every", "freeze", "freeze2", "agree")
 
 
+def _ratios(p_given: list[torch.Tensor], labels: list[torch.Tensor]) -> torch.Tensor:
+    """``mpe_ratios`` of the samples seen: both models' mean probability of the given label."""
+    p = torch.cat(p_given).clamp(min=1e-12)
+    return mpe_ratios(-torch.log(p), torch.cat(labels))
+
+
+def _keep_shares(labels: torch.Tensor, loss: torch.Tensor, shares: torch.Tensor,
+                 ensemble: bool) -> torch.Tensor:
+    """``(2, B)``: each model keeps ``shares`` of each label's lowest losses of its peer (or
+    of both models' mean, ``ensemble``)."""
+    score = loss.mean(0).expand(2, -1) if ensemble else loss.flip(0)
+    return torch.stack([keep_share_per_class(labels, score[m], shares) for m in (0, 1)]).float()
+
+
 class EpochRates:
     """Keep shares estimated at the end of each epoch (``update``: ``every`` epoch, ``freeze``
     at the first estimate after the warm-up, ``freeze2`` from the first two epochs), applied to
@@ -45,20 +59,19 @@ class EpochRates:
         self.check = LabelCheck()
         self.counter = EpochCounter()
         self.epoch = 0
-        self.seen: list[tuple[torch.Tensor, torch.Tensor]] = []  # this epoch: labels, mean p
+        self.labels: list[torch.Tensor] = []  # this epoch's labels
+        self.p: list[torch.Tensor] = []  # and both models' mean probability of them
         self.rates: torch.Tensor | None = None
         self.estimates: list[list[float]] = []
 
     def _end_epoch(self) -> None:
-        labels = torch.cat([lab for lab, _ in self.seen])
-        p_given = torch.cat([p for _, p in self.seen])
-        rates = clean_shares_from_ratios(mpe_ratios(-torch.log(p_given.clamp(min=1e-12)), labels))
+        rates = clean_shares_from_ratios(_ratios(self.p, self.labels))
         self.estimates.append(rates.tolist())
         first = self.rates is None and len(self.estimates) >= self.warmup_epochs
         if first or (self.rates is not None and (
                 self.update == "every" or (self.update == "freeze2" and len(self.estimates) <= 2))):
             self.rates = rates
-        self.seen = []
+        self.labels, self.p = [], []
 
     def __call__(self, targets, losses) -> list[torch.Tensor]:
         labels, loss = prepare(targets, losses)
@@ -70,18 +83,17 @@ class EpochRates:
         if epoch > self.epoch:
             self.epoch = epoch
             self._end_epoch()
-        self.seen.append((labels, torch.exp(-loss).mean(0)))
+        self.labels.append(labels)
+        self.p.append(torch.exp(-loss).mean(0))
         balance = self.balance
         if self.rates is None:
             keep = torch.ones(2, size, device=labels.device)
             balance = 1.0 if self.warmup == "all" else 0.0
-        else:
+        elif self.update == "agree":
             score = loss.mean(0).expand(2, -1) if self.ensemble else loss.flip(0)
-            if self.update == "agree":
-                keep = (score < math.log(2)).float()  # the peer gives the label p >= 1/2
-            else:
-                keep = torch.stack([keep_share_per_class(labels, score[m], self.rates)
-                                    for m in (0, 1)]).float()
+            keep = (score < math.log(2)).float()  # the peer gives the label p >= 1/2
+        else:
+            keep = _keep_shares(labels, loss, self.rates, self.ensemble)
         return selection_output(keep, loss, labels, balance, self.output == "unique")
 
 
@@ -110,16 +122,14 @@ class WindowRates:
         self.labels.append(labels)
         self.count += size
         if self.count >= self.window:
-            lab, p = torch.cat(self.labels), torch.cat(self.p)
-            r = mpe_ratios(-torch.log(p.clamp(min=1e-12)), lab)
-            tighten = self.ratios is not None and self.tightest
-            self.ratios = torch.minimum(self.ratios, r) if tighten and self.ratios is not None else r
+            ratios = _ratios(self.p, self.labels)
+            if self.ratios is not None and self.tightest:
+                ratios = torch.minimum(self.ratios, ratios)
+            self.ratios = ratios
             self.p, self.labels, self.count = [], [], 0
         if self.ratios is None:
             keep = torch.ones(2, size, device=labels.device)
         else:
-            rates = clean_shares_from_ratios(self.ratios)
-            score = loss.mean(0).expand(2, -1) if self.rank == "ensemble" else loss.flip(0)
-            keep = torch.stack([keep_share_per_class(labels, score[m], rates)
-                                for m in (0, 1)]).float()
+            shares = clean_shares_from_ratios(self.ratios)
+            keep = _keep_shares(labels, loss, shares, self.rank == "ensemble")
         return selection_output(keep, loss, labels, 1.0, False)

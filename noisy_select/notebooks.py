@@ -18,7 +18,6 @@ from noisy_select.config import SHIPPED
 from noisy_select.files import atomic_write
 
 FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
-# After a blank line, a Markdown heading ends a code cell in the text rendering.
 
 OFFICIAL_MODEL_CELL = f'''{FIXED_MARK}
 class SmallMobileNet(nn.Module):

@@ -16,31 +16,20 @@ import math
 
 import torch
 
-from noisy_select.solution import ClassWiseCoTeaching, check_labels, prepare, rank_in_class
+from noisy_select.solution import (
+    ClassWiseCoTeaching,
+    LabelCheck,
+    check_labels,
+    no_selection,
+    prepare,
+    rank_in_class,
+)
 
 # Re-exported: the published rule lives in ``solution``; the other strategies use its checks.
 __all__ = ["AllSamples", "ClassWiseCoTeaching", "CoTeaching", "EpochCounter", "LabelCheck",
            "check_labels", "margin_from_loss", "no_selection", "prepare", "rank_in_class"]
 
 MIN_LOSS = 1e-6
-
-
-def no_selection(labels: torch.Tensor) -> list[torch.Tensor]:
-    """Two empty index tensors: an empty batch, where both models skip the step."""
-    empty = torch.zeros(0, dtype=torch.long, device=labels.device)
-    return [empty, empty.clone()]
-
-
-class LabelCheck:
-    """Checks labels on every call on the CPU, and on the first call only on an accelerator."""
-
-    def __init__(self) -> None:
-        self.checked = False
-
-    def __call__(self, labels: torch.Tensor) -> None:
-        if labels.device.type == "cpu" or not self.checked:
-            check_labels(labels)
-            self.checked = True
 
 
 def margin_from_loss(loss: torch.Tensor) -> torch.Tensor:

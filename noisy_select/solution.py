@@ -53,6 +53,25 @@ def check_labels(labels: torch.Tensor) -> None:
         raise ValueError(f"Expected labels 0 or 1, but got {int(labels[bad][0])}.")
 
 
+class LabelCheck:
+    """Checks labels on every call on the CPU, and on the first call only on an accelerator
+    (reading the values there is a host-device synchronisation)."""
+
+    def __init__(self) -> None:
+        self.checked = False
+
+    def __call__(self, labels: torch.Tensor) -> None:
+        if labels.device.type == "cpu" or not self.checked:
+            check_labels(labels)
+            self.checked = True
+
+
+def no_selection(labels: torch.Tensor) -> list[torch.Tensor]:
+    """Two empty index tensors: an empty batch, where both models skip the step."""
+    empty = torch.zeros(0, dtype=torch.long, device=labels.device)
+    return [empty, empty.clone()]
+
+
 def rank_in_class(labels: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
     """``(..., B)`` rank of each sample's ``score (..., B)`` among the samples of its label
     (0 = lowest; ties keep batch order). ``score`` must lie in ``[0, MAX_LOSS]``."""
@@ -87,15 +106,13 @@ class ClassWiseCoTeaching:
 
     def reset(self) -> None:
         """Forget the state (whether the labels were checked): call before a new run."""
-        self.checked = False
+        self.check = LabelCheck()
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
         labels, loss = prepare(targets, losses)
-        if labels.device.type == "cpu" or not self.checked:  # on CUDA once: reading syncs
-            check_labels(labels)
-            self.checked = True
-        if labels.numel() == 0:  # nothing to train on: both models skip the step
-            return [labels.clone(), labels.clone()]
+        self.check(labels)
+        if labels.numel() == 0:
+            return no_selection(labels)
         keep = torch.tensor(self.keep, dtype=torch.float64, device=labels.device)
         mask = keep_lowest(labels, loss.flip(0), keep)  # row m: what model m's peer keeps
         sizes = mask.sum(-1).tolist()  # the call's one host-device synchronisation

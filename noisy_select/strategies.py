@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import importlib
 import inspect
@@ -27,8 +28,10 @@ from noisy_select.config import SHIPPED
 PACKAGE = "noisy_select"
 
 
-def _imports(module_name: str) -> tuple[list[str], list[str]]:
-    """The package modules ``module_name`` imports, and the other top-level packages it imports."""
+@functools.cache
+def _imports(module_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The package modules ``module_name`` imports, and the other top-level packages it imports
+    (cached: ``exportable`` asks for every registered strategy, and the answers share modules)."""
     tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
     own, other = [], []
     for node in ast.walk(tree):
@@ -40,7 +43,7 @@ def _imports(module_name: str) -> tuple[list[str], list[str]]:
                 own.append(name)
             elif name != "__future__":
                 other.append(name.split(".")[0])
-    return own, other
+    return tuple(own), tuple(other)
 
 
 def inlined_modules(module_name: str) -> list[str] | None:
