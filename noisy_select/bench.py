@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
-from noisy_select import scenarios
+from noisy_select import scenarios, sources
 from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.environment import environment, resolve_device
@@ -49,14 +49,19 @@ class RunSpec:
     epochs: int = NUM_EPOCHS
     device: str = "auto"
     scale: float = 1.0  # shrinks every split (tests)
+    loop: str = "official"  # competition.LOOPS: the organizers' loop (the platform's) or the seed's
+    source: str | None = None  # where the image source's files are (same images wherever found)
 
     def describe(self) -> dict:
-        return describe(self.strategy, self.epochs)
+        if split_trainer(self.strategy)[0] == "robust":
+            return describe(self.strategy, self.epochs)
+        return describe(self.strategy, self.epochs, loop=self.loop)
 
     def key(self) -> tuple:
         """What makes two runs the same run: the row's ``KEY_FIELDS``."""
-        return (self.scenario, self.strategy, self.seed, self.epochs, self.scale,
-                self.describe()["config_hash"])
+        described = self.describe()
+        return (self.scenario, self.strategy, described["loop"], self.seed, self.epochs,
+                self.scale, described["config_hash"])
 
 
 def run_one(spec: RunSpec, progress: bool = False) -> dict:
@@ -69,7 +74,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     trainer, strategy_name = split_trainer(spec.strategy)
     strategy_spec = get_spec(strategy_name)
     device = resolve_device(spec.device)
-    data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale)
+    data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale, source_dir=spec.source)
     train_split = data.splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
     clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
@@ -80,7 +85,8 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
 
     start = time.perf_counter()
     models, history, extra = train_models(trainer, tracker, val, recorder, epochs=spec.epochs,
-                                          device=device, seed=spec.seed, progress=progress,
+                                          device=device, seed=spec.seed, loop=spec.loop,
+                                          progress=progress,
                                           on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
     seconds = time.perf_counter() - start
     return make_row(
@@ -99,15 +105,23 @@ def _worker_init(threads: int) -> None:
 
 
 def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
-         epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0) -> list[RunSpec]:
-    """Every run of a sweep, names checked first (unknown names raise ``ValueError``)."""
+         epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0,
+         loop: str = "official", source: str | None = None) -> list[RunSpec]:
+    """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
+    image sources the scenarios need found (``DataError`` when one is missing)."""
+    from noisy_select.competition import LOOPS
+
     for name in scenario_names:
         scenarios.get_scenario(name)
     for name in strategy_names:
         get_spec(split_trainer(name)[1])
     if epochs < 1:
         raise ValueError(f"Expected `epochs` >= 1, but got {epochs}.")
-    return [RunSpec(sc, st, seed, epochs, device, scale)
+    if loop not in LOOPS:
+        raise ValueError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
+    if any(scenarios.get_scenario(n).source == "fashion" for n in scenario_names):
+        source = sources.find_fashion(source)
+    return [RunSpec(sc, st, seed, epochs, device, scale, loop, source)
             for sc in scenario_names for seed in seeds for st in strategy_names]
 
 
@@ -219,7 +233,7 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     for done_count, row in enumerate(results, start=1):
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
-        message = (f"{row['scenario']}/{row['strategy']}/seed {row['seed']}: "
+        message = (f"{row['scenario']}/{row['strategy']}/{row['loop']} loop/seed {row['seed']}: "
                    f"BAC {row['bac_mean']:.3f} in {row['seconds']:.0f} s")
         if bar.disable:
             if progress:

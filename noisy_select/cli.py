@@ -15,7 +15,15 @@ import signal
 import sys
 
 from noisy_select import __version__
-from noisy_select.config import DEFAULT_SCENARIO, SEED, SHIPPED, RunConfig, options
+from noisy_select.config import (
+    DEFAULT_LOOP,
+    DEFAULT_SCENARIO,
+    LOOPS,
+    SEED,
+    SHIPPED,
+    RunConfig,
+    options,
+)
 from noisy_select.scenarios import SCENARIOS
 
 # The anchors, the two clean-sample oracles and the shipped rule: the evidence set of RESULTS.md.
@@ -52,7 +60,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 def _cmd_data(args: argparse.Namespace) -> None:
     from noisy_select.proxy import build_proxy
 
-    manifest = build_proxy(args.data, args.scenario, args.seed, force=args.force, scale=args.scale)
+    manifest = build_proxy(args.data, args.scenario, args.seed, force=args.force, scale=args.scale,
+                           source_dir=args.source)
     for split, c in manifest["counts"].items():
         print(f"{split}: {c['size']} images, clean counts {c['clean_counts']}, "
               f"labels {c['label_counts']}, {c['wrong_labels']} wrong")
@@ -110,7 +119,8 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
 
     specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
-                       epochs=args.epochs, device=args.device, scale=args.scale)
+                       epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
+                       source=args.source)
     rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress,
                        backend=args.backend, address=args.address)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
@@ -124,8 +134,9 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
     table = compare.compare_runs(
         args.strategies, _names(args.scenarios), args.seeds, results=args.results,
-        epochs=args.epochs, device=args.device, scale=args.scale, jobs=args.jobs,
-        progress=not args.no_progress, backend=args.backend, address=args.address)
+        epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
+        source=args.source, jobs=args.jobs, progress=not args.no_progress, backend=args.backend,
+        address=args.address)
     text = compare.markdown(table)
     print(text)
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
@@ -154,7 +165,7 @@ def _cmd_summary(args: argparse.Namespace) -> None:
             with open(args.commands) as f:
                 command = f.read().strip() + "\n" + command
         except OSError as err:
-            from noisy_select.data import DataError
+            from noisy_select.errors import DataError
 
             raise DataError(f"Could not read the commands file {args.commands}: {err.strerror}.") from err
     report.summarize(rows, args.summary, args.figures, command)
@@ -232,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results file, one JSON line per run (appended; resumes); the default "
                             f"is the project's committed evidence, {EVIDENCE}")
 
+    def source_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--source", default=None,
+                       help="folder with Fashion-MNIST's four IDX files for the fashion-* "
+                            "scenarios (default: the cache, /usr/share/datasets/fashion-mnist, "
+                            "or torchvision's download)")
+
     def device_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
 
@@ -245,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=SEED, help="seeds the split and the label noise")
     p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
     p.add_argument("--force", action="store_true", help="replace a proxy already there")
+    source_option(p)
 
     p = command("download", "download the official data with gdown (internet)", _cmd_download)
     data_option(p, "folder to unpack train/ and val/ into: new, empty, or holding a proxy")
@@ -264,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--address", default=None,
                        help="ray: address of an existing cluster, host:port (default: a local Ray)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
+        p.add_argument("--loop", default=DEFAULT_LOOP, choices=LOOPS,
+                       help="official: the organizers' loop, which the platform runs; seed: the "
+                            "seed notebook's")
+        source_option(p)
 
     p = command("bench", "scenarios x strategies x seeds, with anchors and oracles", _cmd_bench)
     p.add_argument("-s", "--strategies", default=",".join(DEFAULT_BENCH),
@@ -326,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _apply_deprecated(args)
     args.command_line = "noisy-select " + " ".join(sys.argv[1:] if argv is None else argv)
-    from noisy_select.data import DataError
+    from noisy_select.errors import DataError
 
     try:
         previous = signal.signal(signal.SIGTERM, _raise_terminated)

@@ -32,20 +32,25 @@ def bootstrap_ci(values, *, resamples: int = RESAMPLES, seed: int = 0,
     return float(lo), float(hi)
 
 
-def by_seed(rows: list[dict], scenario: str, strategy: str) -> dict[int, float]:
-    """BAC_mean per seed of one (scenario, strategy); a seed run twice keeps its last row."""
+def by_seed(rows: list[dict], scenario: str, strategy: str, loop: str | None = None
+            ) -> dict[int, float]:
+    """BAC_mean per seed of one (scenario, strategy), under ``loop`` when given; a seed run
+    twice keeps its last row."""
     return {r["seed"]: r["bac_mean"] for r in rows
-            if r["scenario"] == scenario and r["strategy"] == strategy}
+            if r["scenario"] == scenario and r["strategy"] == strategy
+            and (loop is None or r.get("loop") == loop)}
 
 
-def paired(rows: list[dict], scenario: str, baseline: str, other: str, **bootstrap) -> dict:
-    """``other`` against ``baseline`` on the seeds both ran on ``scenario``."""
-    a, b = by_seed(rows, scenario, baseline), by_seed(rows, scenario, other)
+def paired(rows: list[dict], scenario: str, baseline: str, other: str, loop: str | None = None,
+           **bootstrap) -> dict:
+    """``other`` against ``baseline`` on the seeds both ran on ``scenario`` (under ``loop``)."""
+    a, b = by_seed(rows, scenario, baseline, loop), by_seed(rows, scenario, other, loop)
     seeds = sorted(set(a) & set(b))
     diff = np.array([b[s] - a[s] for s in seeds])
     lo, hi = bootstrap_ci(diff, **bootstrap)
     return {
-        "scenario": scenario, "baseline": baseline, "strategy": other, "seeds": seeds,
+        "scenario": scenario, "loop": loop, "baseline": baseline, "strategy": other,
+        "seeds": seeds,
         "mean_diff": float(diff.mean()) if seeds else float("nan"), "ci_low": lo, "ci_high": hi,
         "wins": int((diff > TIE).sum()), "losses": int((diff < -TIE).sum()),
         "ties": int((np.abs(diff) <= TIE).sum()),
@@ -69,14 +74,17 @@ def verdict(row: dict) -> str:
     return "not told apart"
 
 
-def compare(rows: list[dict], strategies: list[str], scenarios: list[str]) -> list[dict]:
-    """Every strategy after the first against the first, per scenario."""
-    return [paired(rows, sc, strategies[0], other) for sc in scenarios for other in strategies[1:]]
+def compare(rows: list[dict], strategies: list[str], scenarios: list[str],
+            loop: str | None = None) -> list[dict]:
+    """Every strategy after the first against the first, per scenario (under ``loop``)."""
+    return [paired(rows, sc, strategies[0], other, loop)
+            for sc in scenarios for other in strategies[1:]]
 
 
 def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
                  results: str, epochs: int, device: str = "auto", scale: float = 1.0,
-                 jobs: int = 1, progress: bool = True, **backend) -> list[dict]:
+                 loop: str = "official", source: str | None = None, jobs: int = 1,
+                 progress: bool = True, **backend) -> list[dict]:
     """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
     every strategy with the first, per scenario, on those seeds."""
     from noisy_select import bench
@@ -85,10 +93,11 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
         raise ValueError(f"Expected at least two strategies to compare, but got {strategies}.")
     if len(set(strategies)) < len(strategies):
         raise ValueError(f"Expected different strategies to compare, but got {strategies}.")
-    specs = bench.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale)
+    specs = bench.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
+                       loop=loop, source=source)
     rows = bench.sweep(specs, results, jobs=jobs, progress=progress, **backend)
     wanted = set(seeds)
-    return compare([r for r in rows if r["seed"] in wanted], strategies, scenarios)
+    return compare([r for r in rows if r["seed"] in wanted], strategies, scenarios, loop)
 
 
 def markdown(table: list[dict]) -> str:
@@ -96,7 +105,8 @@ def markdown(table: list[dict]) -> str:
     for scenario in dict.fromkeys(r["scenario"] for r in table):
         part = [r for r in table if r["scenario"] == scenario]
         base = part[0]["baseline"]
-        lines += [f"### {scenario}: against `{base}`", "",
+        loop = f" ({part[0]['loop']} loop)" if part[0].get("loop") else ""
+        lines += [f"### {scenario}{loop}: against `{base}`", "",
                   "| strategy | seeds | mean diff | 95% CI | wins / losses / ties | mean | worst "
                   f"| `{base}` mean | `{base}` worst | verdict |",
                   "|---|---|---|---|---|---|---|---|---|---|"]

@@ -6,6 +6,13 @@ optional parameters, ``performance`` also returns the points, ``train`` takes an
 per-epoch callback that sees the models but changes nothing that is trained, and
 ``SmallMobileNet`` is the official depthwise-separable architecture (docs/TASK.md section 4),
 not the seed's two-convolution display version.
+
+Two loops: ``train`` is the seed notebook's; ``train_official`` is the organizers' task
+notebook's, which the platform runs (repository ``OlimpiadaAI/II-OlimpiadaAI``, folder
+``1_etap/4_szum_w_etykietach_danych``). The organizers' loop steps every model on every batch,
+an empty selection included (its loss is NaN, its gradients zero, and AdamW still moves the
+weights), and its execution cell seeds again right before training
+(``training.train_pair`` runs either execution cell).
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ WEIGHT_DECAY = 1e-3
 Strategy = Callable[[torch.Tensor, list[torch.Tensor]], list[torch.Tensor]]
 # Runs inside the loop after each epoch: (epoch, model1, model2).
 EpochHook = Callable[[int, nn.Module, nn.Module], None]
+# "seed": the seed notebook's train and execution cell; "official": the organizers' ones.
+LOOPS = ("seed", "official")
 
 
 def seed_everything(seed: int) -> None:
@@ -237,16 +246,110 @@ def train(
                     loss = criterion(model(inputs[sel]), targets[sel]).mean()
                     loss.backward()
                     optim.step()
-        if epoch_hook is not None:
-            # Iterating a DataLoader draws a seed from torch's global generator, which would
-            # shift the dropout masks of later epochs: restore the generators afterwards.
-            cpu_state = torch.get_rng_state()
-            cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-            epoch_hook(epoch, model1, model2)
-            torch.set_rng_state(cpu_state)
-            if cuda_state is not None:
-                torch.cuda.set_rng_state_all(cuda_state)
+        _run_hook(epoch_hook, epoch, model1, model2)
     return {}
+
+
+def _run_hook(epoch_hook: EpochHook | None, epoch: int, model1: nn.Module, model2: nn.Module) -> None:
+    if epoch_hook is None:
+        return
+    # Iterating a DataLoader draws a seed from torch's global generator, which would shift
+    # the dropout masks of later epochs: restore the generators afterwards.
+    cpu_state = torch.get_rng_state()
+    cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    epoch_hook(epoch, model1, model2)
+    torch.set_rng_state(cpu_state)
+    if cuda_state is not None:
+        torch.cuda.set_rng_state_all(cuda_state)
+
+
+def train_official(
+    model1: nn.Module,
+    model2: nn.Module,
+    optimizer1: torch.optim.Optimizer,
+    optimizer2: torch.optim.Optimizer,
+    criterion: nn.Module,
+    train_loader: Iterable,
+    val_loader: Any,
+    num_epochs: int,
+    device: torch.device | str,
+    select_indices_fn: Strategy,
+    *,
+    final_evaluation_mode: bool = True,
+    epoch_hook: EpochHook | None = None,
+    progress: bool = True,
+) -> dict:
+    """The organizers' training loop (their task notebook's ``train``), which the platform runs.
+
+    Its semantics exactly: no guard on an empty selection (every model steps on every batch),
+    ``loss.item()`` and the selected samples' train predictions every step, and, outside final
+    evaluation mode (``final_evaluation_mode=False``, the notebook's ``verbose``), a pass over
+    ``val_loader`` after each epoch, which draws from torch's generator like any DataLoader
+    and so shifts the later dropout masks, exactly as in their notebook. The platform runs it
+    in final mode: no validation pass.
+
+    Deviations that change nothing that is trained: the per-epoch metrics are returned instead
+    of plotted; ``epoch_hook`` as in ``train``; ``progress=False`` hides the bars and the
+    ``Epoch N`` lines.
+    """
+    verbose = not final_evaluation_mode
+    metrics: dict = {k: [[], []] for k in ["train_loss", "val_loss", "train_bac", "val_bac"]}
+    for epoch in np.arange(num_epochs) + 1:
+        if progress:
+            print(f"Epoch {epoch}")
+        stats = {k: [0, 0] for k in ["train_loss", "train_total", "val_loss", "val_total"]}
+        preds_targets: dict = {
+            k: [[], []] for k in ["train_preds", "train_targets", "val_preds", "val_targets"]
+        }
+        model1.train(), model2.train()
+        for inputs, targets in tqdm(train_loader, desc=f"Epoch {epoch}/{num_epochs}",
+                                    disable=not progress):
+            inputs, targets = inputs.to(device), targets.squeeze().long().to(device)
+            outputs = [m(inputs) for m in (model1, model2)]
+            losses = [criterion(out, targets) for out in outputs]
+
+            selected_indices = select_indices_fn(targets, losses)
+
+            for i, (model, optim) in enumerate([(model1, optimizer1), (model2, optimizer2)]):
+                optim.zero_grad()
+                sel_idx = selected_indices[i]
+                loss = criterion(model(inputs[sel_idx]), targets[sel_idx]).mean()
+                loss.backward()
+                optim.step()
+
+                stats["train_loss"][i] += loss.item() * len(sel_idx)
+                stats["train_total"][i] += len(sel_idx)
+                preds = outputs[i].max(1)[1]
+                preds_targets["train_preds"][i].extend(preds[sel_idx].cpu().numpy())
+                preds_targets["train_targets"][i].extend(targets[sel_idx].cpu().numpy())
+
+        if verbose:
+            model1.eval(), model2.eval()
+            with torch.no_grad():
+                for inputs, targets in tqdm(val_loader, desc=f"Validation {epoch}/{num_epochs}",
+                                            disable=not progress):
+                    inputs, targets = inputs.to(device), targets.squeeze().long().to(device)
+                    for i, model in enumerate([model1, model2]):
+                        outputs = model(inputs)
+                        loss = criterion(outputs, targets).mean()
+                        stats["val_loss"][i] += loss.item() * inputs.size(0)
+                        stats["val_total"][i] += inputs.size(0)
+                        preds = outputs.max(1)[1]
+                        preds_targets["val_preds"][i].extend(preds.cpu().numpy())
+                        preds_targets["val_targets"][i].extend(targets.cpu().numpy())
+            for i in range(2):
+                for phase in ["train", "val"]:
+                    metrics[f"{phase}_loss"][i].append(
+                        stats[f"{phase}_loss"][i] / stats[f"{phase}_total"][i])
+                    metrics[f"{phase}_bac"][i].append(balanced_accuracy_score(
+                        preds_targets[f"{phase}_targets"][i], preds_targets[f"{phase}_preds"][i]))
+                if progress:
+                    print(f"Model{i+1} - Train Loss: {metrics['train_loss'][i][-1]:.4f}, "
+                          f"Train balanced accuracy: {metrics['train_bac'][i][-1]:.4f} --- "
+                          f"Validation Loss: {metrics['val_loss'][i][-1]:.4f}, "
+                          f"Validation balanced accuracy: {metrics['val_bac'][i][-1]:.4f}, ")
+        _run_hook(epoch_hook, int(epoch), model1, model2)
+    return metrics
 
 
 def default_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -33,6 +33,7 @@ from noisy_select.competition import (
     unpack_data,
 )
 from noisy_select.config import DEFAULT_SCENARIO
+from noisy_select.errors import DataError
 from noisy_select.scenarios import Split
 
 CLEAN_LABELS_FILE = "clean_labels.csv"
@@ -41,10 +42,6 @@ IMAGE_SIZE = (28, 28)
 IMAGE_MODE = "L"  # 8-bit grayscale: what ToTensor turns into (1, 28, 28)
 # Files that do not make a folder "hold something" (the repository's data/ has a README).
 IGNORED_FILES = frozenset({"README.md", "README", "README.txt", ".gitkeep", ".gitignore", ".DS_Store"})
-
-
-class DataError(ValueError):
-    """A data folder, split folder or results file that cannot be used as it is."""
 
 
 def has_split(data_dir: str, split: str) -> bool:
@@ -118,7 +115,8 @@ def check_writable_for_proxy(data_dir: str) -> FolderState:
 
 
 def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
-                download: bool = False, scale: float = 1.0) -> FolderState:
+                download: bool = False, scale: float = 1.0,
+                source: str | None = None) -> FolderState:
     """Make ``data_dir`` usable and say what it holds.
 
     A missing or empty folder gets the official data (``download`` and Google Drive answers)
@@ -137,7 +135,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
             name = scenario or DEFAULT_SCENARIO
             why = "does not exist" if state.kind == "missing" else "is empty"
             print(f"{data_dir} {why}: building the offline proxy {name!r} (seed {seed}) there.")
-            proxy.build_proxy(data_dir, name, seed, scale=scale)
+            proxy.build_proxy(data_dir, name, seed, scale=scale, source_dir=source)
         return folder_state(data_dir)
     if state.kind == "proxy":
         manifest = read_manifest(data_dir) or {}
@@ -152,7 +150,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
         if not (has_split(data_dir, "train") and has_split(data_dir, "val")):
             print(f"In the proxy in {data_dir}, {_what_is_missing(data_dir)} missing: rebuilding it.")
             proxy.build_proxy(data_dir, built, manifest.get("seed", seed), force=True,
-                              scale=manifest.get("scale", 1.0))
+                              scale=manifest.get("scale", 1.0), source_dir=source)
         return folder_state(data_dir)
     if state.kind == "data":
         if scenario is not None:

@@ -76,6 +76,6 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
 def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, **kwargs) -> dict:
     """Build scenario ``scenario`` with ``seed`` into ``out_dir``; returns its manifest."""
     scale = kwargs.pop("scale", 1.0)
-    data = build(scenario, seed, scale=scale)
+    data = build(scenario, seed, scale=scale, source_dir=kwargs.pop("source_dir", None))
     write_proxy(data, out_dir, **kwargs)
     return data.manifest()

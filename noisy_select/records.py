@@ -16,11 +16,11 @@ import subprocess
 import sys
 from dataclasses import asdict
 
-from noisy_select.data import DataError
+from noisy_select.errors import DataError
 
 SCHEMA = 2
 ROBUST_PREFIX = "robust:"
-KEY_FIELDS = ("scenario", "strategy", "seed", "epochs", "scale", "config_hash")
+KEY_FIELDS = ("scenario", "strategy", "loop", "seed", "epochs", "scale", "config_hash")
 REQUIRED_FIELDS = ("schema", *KEY_FIELDS, "bac_1", "bac_2", "bac_mean", "points")
 
 
@@ -31,13 +31,14 @@ def split_trainer(name: str) -> tuple[str, str]:
     return "fixed", name
 
 
-def trainer_config(trainer: str, epochs: int, *, keep_best: bool = False,
+def trainer_config(trainer: str, epochs: int, *, loop: str = "official", keep_best: bool = False,
                    schedule: dict | str | None = None) -> dict:
-    """Everything that defines the trainer of a run, defaults included."""
+    """Everything that defines the trainer of a run, defaults included; ``loop`` (the fixed
+    trainer's: ``"official"`` or ``"seed"``) is part of it, so it is part of the config hash."""
     from noisy_select import competition
 
     if trainer == "fixed":
-        return {"name": "fixed", "epochs": epochs, "optimizer": "AdamW",
+        return {"name": "fixed", "loop": loop, "epochs": epochs, "optimizer": "AdamW",
                 "lr": competition.LEARNING_RATE, "weight_decay": competition.WEIGHT_DECAY,
                 "batch_size": competition.BATCH_SIZE}
     from noisy_select.robust import DEFAULT_SCHEDULE, RobustConfig
@@ -57,8 +58,8 @@ def describe(strategy: str, epochs: int, **trainer_options) -> dict:
     trainer, name = split_trainer(strategy)
     strategy_config = resolved_config(name)
     trainer_cfg = trainer_config(trainer, epochs, **trainer_options)
-    return {"trainer": trainer, "strategy_config": strategy_config, "trainer_config": trainer_cfg,
-            "config_hash": config_hash(strategy_config, trainer_cfg)}
+    return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "strategy_config": strategy_config,
+            "trainer_config": trainer_cfg, "config_hash": config_hash(strategy_config, trainer_cfg)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,7 +114,7 @@ def make_row(*, scenario: str | None, strategy: str, seed: int, epochs: int, sca
 
 
 def row_key(row: dict) -> tuple:
-    return tuple(row[k] for k in KEY_FIELDS)
+    return tuple(row.get(k) for k in KEY_FIELDS)
 
 
 def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:

@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from noisy_select import data
 from noisy_select.competition import BATCH_SIZE
-from noisy_select.config import TRAINERS, RunConfig
+from noisy_select.config import LOOPS, TRAINERS, RunConfig
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.files import write_json
 from noisy_select.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
@@ -40,6 +40,8 @@ def check_config(config: RunConfig) -> None:
         raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {config.trainer!r}.")
     if trainer_and_strategy(config)[0] == "fixed" and (config.schedule or config.keep_best):
         raise ValueError("--schedule and --keep-best apply to --trainer robust only.")
+    if config.loop not in LOOPS:
+        raise ValueError(f"Expected `loop` in {LOOPS}, but got {config.loop!r}.")
 
 
 def new_record_path(strategy: str, folder: str = "results") -> str:
@@ -75,7 +77,8 @@ def run(config: RunConfig) -> dict:
 def find_data(config: RunConfig) -> dict:
     """Fetch or build the data if needed, describe it, and read every split once, so that bad
     data stops here (``data.check_splits``)."""
-    data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale)
+    data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale,
+                     source=config.source)
     print(data.describe_data(config.data))
     return data.check_splits(config.data)
 
@@ -112,12 +115,13 @@ def train_run(config: RunConfig, recorder: SelectionRecorder, train_loader, val_
             print(f"epoch {row['epoch']}/{config.epochs}: validation BAC model 1 "
                   f"{row['val_bac_1']:.4f}, model 2 {row['val_bac_2']:.4f}", flush=True)
 
-    print(f"Training with {name!r} ({trainer} trainer), seed {config.seed}, "
+    loop = f", {config.loop} loop" if trainer == "fixed" else ""
+    print(f"Training with {name!r} ({trainer} trainer{loop}), seed {config.seed}, "
           f"{config.epochs} epochs on {device}.")
     start = time.perf_counter()
     models, history, extra = train_models(
         trainer, train_loader, val_loader, recorder, epochs=config.epochs, device=device,
-        seed=config.seed, progress=config.progress and sys.stderr.isatty(),
+        seed=config.seed, loop=config.loop, progress=config.progress and sys.stderr.isatty(),
         keep_best=config.keep_best, schedule=config.schedule, on_epoch_end=after_epoch)
     seconds = time.perf_counter() - start
     print(f"Trained in {seconds:.1f} s on {device}.")
@@ -146,8 +150,9 @@ def make_record(config: RunConfig, device, recorder: SelectionRecorder, split_sc
         scenario=manifest["scenario"]["name"] if manifest else None, strategy=strategy,
         seed=config.seed, epochs=config.epochs, scale=manifest.get("scale", 1.0) if manifest else None,
         device=config.device, split_scores=split_scores, history=history,
-        described=describe(strategy, config.epochs, keep_best=config.keep_best,
-                           schedule=config.schedule),
+        described=(describe(strategy, config.epochs, keep_best=config.keep_best,
+                            schedule=config.schedule) if trainer == "robust"
+                   else describe(strategy, config.epochs, loop=config.loop)),
         selection=recorder.epochs if manifest else None, seconds=seconds,
         data=data.data_record(config.data), environment=environment(device),
         extra={"config": asdict(config), **extra})

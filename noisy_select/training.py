@@ -12,11 +12,13 @@ from torch.optim import AdamW
 from noisy_select.competition import (
     BATCH_SIZE,
     LEARNING_RATE,
+    LOOPS,
     WEIGHT_DECAY,
     SmallMobileNet,
     Strategy,
     seed_everything,
     train,
+    train_official,
 )
 from noisy_select.config import TRAINERS
 from noisy_select.scenarios import Split
@@ -99,15 +101,21 @@ def train_pair(
     epochs: int,
     device: torch.device,
     seed: int,
+    loop: str = "official",
     progress: bool = True,
     on_epoch_end: EpochEnd | None = None,
 ) -> TrainedPair:
-    """Seed, build both models and optimisers, and run the fixed loop (the seed's last cell).
+    """Seed, build both models and optimisers, and run a fixed loop, as its execution cell does.
 
-    After each epoch both models are scored on ``val_loader`` (read-only: eval mode, no grad)
-    into a history row ``{"epoch", "val_bac_1", "val_bac_2", "val_auc_1", "val_auc_2"}``, then
+    ``loop="official"`` is the organizers' cell, which the platform runs: seed, build, seed
+    again, ``train_official`` in final evaluation mode. ``loop="seed"`` is the seed notebook's:
+    seed once, build, ``train``. After each epoch both models are scored on ``val_loader``
+    (read-only: eval mode, no grad, the random generators restored) into a history row
+    ``{"epoch", "val_bac_1", "val_bac_2", "val_auc_1", "val_auc_2"}``, then
     ``on_epoch_end(row)`` runs if given.
     """
+    if loop not in LOOPS:
+        raise ValueError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
     seed_everything(seed)
     criterion = nn.CrossEntropyLoss(reduction="none")
     m1, m2 = SmallMobileNet().to(device), SmallMobileNet().to(device)
@@ -123,8 +131,14 @@ def train_pair(
         if on_epoch_end is not None:
             on_epoch_end(row)
 
-    train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, strategy,
-          epoch_hook=after_epoch, progress=progress)
+    if loop == "official":
+        seed_everything(seed)
+        train_official(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device,
+                       strategy, final_evaluation_mode=True, epoch_hook=after_epoch,
+                       progress=progress)
+    else:
+        train(m1, m2, opt1, opt2, criterion, train_loader, val_loader, epochs, device, strategy,
+              epoch_hook=after_epoch, progress=progress)
     return pair
 
 
@@ -137,6 +151,7 @@ def train_models(
     epochs: int,
     device: torch.device,
     seed: int,
+    loop: str = "official",
     progress: bool = True,
     on_epoch_end: EpochEnd | None = None,
     keep_best: bool = False,
@@ -145,13 +160,14 @@ def train_models(
     """Train with the fixed loop (``"fixed"``) or ``robust.train_robust`` (``"robust"``).
 
     Returns the two models to score, the per-epoch history and what a result should record
-    about the trainer (empty for the fixed loop). ``keep_best`` and ``schedule`` are robust only.
+    about the trainer (empty for the fixed loop). ``loop`` (``competition.LOOPS``) is the fixed
+    trainer's only; ``keep_best`` and ``schedule`` are robust only.
     """
     if trainer not in TRAINERS:
         raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {trainer!r}.")
     if trainer == "fixed":
         pair = train_pair(train_loader, val_loader, strategy, epochs=epochs, device=device,
-                          seed=seed, progress=progress, on_epoch_end=on_epoch_end)
+                          seed=seed, loop=loop, progress=progress, on_epoch_end=on_epoch_end)
         return (pair.model1, pair.model2), pair.history, {}
     from noisy_select.robust import RobustConfig, train_robust
 

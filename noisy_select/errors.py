@@ -1,0 +1,5 @@
+"""The package's own errors, free of torch so that every layer can raise and catch them."""
+
+
+class DataError(ValueError):
+    """A data folder, split folder, image source or results file that cannot be used as it is."""
