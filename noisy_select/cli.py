@@ -193,9 +193,23 @@ def _cmd_speed(args: argparse.Namespace) -> None:
 def _cmd_submission(args: argparse.Namespace) -> None:
     from noisy_select.notebooks import write_submission
 
-    path = write_submission(args.out, args.strategy)
-    print(f"Wrote {path} (strategy {args.strategy!r}): runs offline with torch and the "
-          "competition's own libraries only.")
+    if args.no_check:
+        print("Not checking the hand-off (--no-check).")
+    else:
+        print(f"Checking the platform's hand-off of {args.strategy!r}: final mode, cloudpickle, a "
+              "fresh interpreter, the organizers' loop ...", flush=True)
+    report = write_submission(args.out, args.strategy, check=not args.no_check,
+                              check_scale=args.check_scale, check_epochs=args.check_epochs)
+    if report:
+        print(f"Hand-off checked: the pickled rule loaded in a fresh interpreter without "
+              f"noisy_select, chose the same indices as the package's rule on {report['calls']} "
+              f"seeded batches, and trained under the organizers' loop (olympiad proxy, scale "
+              f"{report['scale']}, {report['epochs']} epochs, seed {report['seed']}, CPU) to BAC "
+              f"{report['bac_1']:.4f} / {report['bac_2']:.4f}, as `noisy-select run --loop "
+              "official` does.")
+    print(f"Wrote {args.out} (strategy {args.strategy!r}): runs offline with torch and the "
+          "competition's own libraries only; in final mode it saves the rule to "
+          "file_output/your_select_indices.pkl for the platform.")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -316,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", default="submission.ipynb",
                    help="the notebook to write (its folder is created)")
     strategy_option(p)
+    p.add_argument("--no-check", action="store_true",
+                   help="skip replaying the platform's hand-off before writing")
+    p.add_argument("--check-scale", type=_scale, default=0.1,
+                   help="size of the olympiad proxy the hand-off check trains on, (0, 1]")
+    p.add_argument("--check-epochs", type=_positive, default=6,
+                   help="epochs of the hand-off check")
 
     p = command("summary", "Markdown table and figures from a results file", _cmd_summary)
     p.add_argument("-r", "--results", nargs="+", default=[EVIDENCE],
@@ -348,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _apply_deprecated(args)
     args.command_line = "noisy-select " + " ".join(sys.argv[1:] if argv is None else argv)
-    from noisy_select.errors import DataError
+    from noisy_select.errors import DataError, HandoffError
 
     try:
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -356,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         previous = None
     try:
         args.func(args)
-    except DataError as err:
+    except (DataError, HandoffError) as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
         return EXIT_DATA
     except ConnectionError as err:

@@ -2,8 +2,10 @@
 
 ``seed_cells.json`` (package data) holds the seed notebook's cells as parsed from its text
 rendering by ``scripts/parse_seed.py``. The submission keeps every "DO NOT CHANGE" cell verbatim,
-except ``SmallMobileNet``, which becomes the official architecture, and puts the inlined
-source of a strategy in the solution cell.
+except ``SmallMobileNet``, which becomes the official architecture, puts the inlined source of
+a strategy in the solution cell, and ends with the organizers' final-mode cell, which saves
+``your_select_indices`` with cloudpickle for the platform. Before writing, the hand-off is
+replayed in fresh interpreters (``handoff.check_handoff``).
 """
 
 from __future__ import annotations
@@ -60,6 +62,27 @@ class SmallMobileNet(nn.Module):
         x = torch.flatten(x, 1)
         x = self.classifier(x)
         return x'''
+
+
+# The organizers' last cell (their task notebook, in English): in final mode the platform runs
+# the notebook, this saves the rule, and the platform trains with the loaded copy.
+HANDOFF_TEXT = ("The function `your_select_indices` is saved to the file "
+                "`your_select_indices.pkl` and then used to train the models on the training set "
+                "with the code above. The final points are computed from the classification "
+                "quality on the test set.")
+HANDOFF_CELL = f'''{FIXED_MARK}
+if FINAL_EVALUATION_MODE:
+    import cloudpickle
+
+    OUTPUT_PATH = "file_output"
+    FUNCTION_FILENAME = "your_select_indices.pkl"
+    FUNCTION_OUTPUT_PATH = os.path.join(OUTPUT_PATH, FUNCTION_FILENAME)
+
+    if not os.path.exists(OUTPUT_PATH):
+        os.makedirs(OUTPUT_PATH)
+
+    with open(FUNCTION_OUTPUT_PATH, "wb") as f:
+        cloudpickle.dump(your_select_indices, f)'''
 
 
 def seed_cells() -> list[dict]:
@@ -181,6 +204,8 @@ def submission_cells(strategy: str = SHIPPED) -> list[dict]:
         elif is_solution_text(cell):
             cell = {**cell, "source": solution_text(strategy)}
         cells.append(cell)
+    cells += [{"cell_type": "markdown", "source": HANDOFF_TEXT},
+              {"cell_type": "code", "source": HANDOFF_CELL}]
     return cells
 
 
@@ -195,11 +220,23 @@ def to_notebook(cells: list[dict]):
     return nb
 
 
-def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED) -> str:
+def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED, *,
+                     check: bool = True, check_scale: float = 0.1, check_epochs: int = 6
+                     ) -> dict | None:
     """Write the submission notebook (creating its folder); checks everything first, so errors
-    write nothing."""
+    write nothing.
+
+    With ``check`` the platform's hand-off is replayed first (``handoff.check_handoff`` on the
+    olympiad proxy shrunk by ``check_scale``, ``check_epochs`` epochs, CPU): a rule that does
+    not survive it raises ``handoff.HandoffError`` and nothing is written. Returns what the
+    check compared (None without it).
+    """
     import nbformat
 
-    nb = to_notebook(submission_cells(strategy))
+    from noisy_select.handoff import check_handoff
+
+    cells = submission_cells(strategy)
+    report = check_handoff(cells, strategy, scale=check_scale, epochs=check_epochs) if check else None
+    nb = to_notebook(cells)
     atomic_write(path, lambda f: nbformat.write(nb, f))
-    return path
+    return report

@@ -25,13 +25,16 @@ def line_style(name: str, anchor_colors: dict) -> dict:
 
 
 def display_names(rows: list[dict]) -> list[dict]:
-    """Rows whose strategy name was run with more than one config (the code changed between
-    runs) get ``name@hash`` as their strategy, so that no table silently mixes them."""
-    hashes: dict[str, set] = {}
+    """Rows as the tables show them: the scenario names its loop (``olympiad, official loop``),
+    so that no table mixes the two loops; and a strategy name run with more than one config
+    under one loop (the code changed between runs) becomes ``name@hash``."""
+    rows = [{**r, "scenario": f"{r['scenario']}, {r['loop']} loop"} if r.get("loop") else r
+            for r in rows]
+    hashes: dict[tuple, set] = {}
     for r in rows:
-        hashes.setdefault(r["strategy"], set()).add(r.get("config_hash"))
+        hashes.setdefault((r["strategy"], r.get("loop")), set()).add(r.get("config_hash"))
     return [{**r, "strategy": f"{r['strategy']}@{r.get('config_hash')}"}
-            if len(hashes[r["strategy"]]) > 1 else r for r in rows]
+            if len(hashes[(r["strategy"], r.get("loop"))]) > 1 else r for r in rows]
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
@@ -141,7 +144,8 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
             ax.set(title=f"{scenario}: {title}" if ax is axes[0] else title, xlabel="epoch",
                    ylabel=ylabel)
         axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-        path = os.path.join(fig_dir, f"{scenario}.png")
+        slug = scenario.replace(' loop', '').replace(', ', '-').replace(' ', '-')
+        path = os.path.join(fig_dir, f"{slug}.png")
         fig.savefig(path, bbox_inches="tight", dpi=90)
         plt.close(fig)
         paths.append(path)

@@ -2,8 +2,9 @@
 
 A scenario fixes the image source (``sources``), the class map (which source classes are
 class 1: digit >= 5 for the digit sources), the clean class prior of each split, the split
-sizes and the class-conditional noise transition matrix of the training labels. ``build(name, seed)`` turns it into arrays in memory; ``proxy.write_proxy``
-puts those arrays on disk in the competition's layout.
+sizes and the class-conditional noise transition matrix of the training labels.
+``build(name, seed)`` turns it into arrays in memory; ``proxy.write_proxy`` puts those arrays
+on disk in the competition's layout.
 """
 
 from __future__ import annotations

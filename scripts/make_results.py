@@ -3,9 +3,10 @@
 Usage: python scripts/make_results.py [RESULTS.jsonl]  (default: the committed
 docs/results/bench.jsonl; another file is copied there first)
 
-Writes docs/results/commands.txt: for each (scenario, strategy) group of rows, the bench
-command that reproduces exactly those rows (each run is a pure function of scenario, strategy
-and seed; the sweep was run in several resumable pieces into one results file).
+Writes docs/results/commands.txt: for each (strategy, loop) group of rows, the bench command
+that reproduces exactly those rows into the committed file (each run is a pure function of
+scenario, strategy, loop and seed; the sweep was run in several resumable pieces into one
+results file).
 """
 
 import collections
@@ -24,16 +25,20 @@ for line in open(results):
     if not line.strip():
         continue
     row = json.loads(line)
-    groups[(row["strategy"], row["epochs"], row["scale"])].add((row["scenario"], row["seed"]))
+    key = (row["strategy"], row.get("loop") or "", row["epochs"], row["scale"])
+    groups[key].add((row["scenario"], row["seed"]))
 commands = []
-for (strategy, _epochs, _scale), runs in sorted(groups.items()):
+for (strategy, loop, epochs, scale), runs in sorted(groups.items()):
     by_seeds: dict = collections.defaultdict(list)
     for scenario in sorted({s for s, _ in runs}):
         seeds = tuple(sorted(seed for s, seed in runs if s == scenario))
         by_seeds[seeds].append(scenario)
     for seeds, scenarios in by_seeds.items():
-        commands.append(f"noisy-select bench --scenarios {','.join(scenarios)} --strategies {strategy} "
-                        f"--seeds {','.join(map(str, seeds))} --jobs 2 --results results/bench.jsonl")
+        options = (f" --loop {loop}" if loop else "") + (f" --epochs {epochs}" if epochs != 6 else "")
+        options += f" --scale {scale}" if scale != 1.0 else ""
+        commands.append(f"noisy-select bench --scenarios {','.join(scenarios)} --strategies {strategy}"
+                        f"{options} --seeds {','.join(map(str, seeds))} --jobs 2 "
+                        f"--results {results}")
 with open("docs/results/commands.txt", "w") as f:
     f.write("\n".join(commands) + "\n")
 subprocess.run(["noisy-select", "summary", "--results", "docs/results/bench.jsonl",

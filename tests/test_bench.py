@@ -84,7 +84,36 @@ def test_tiny_sweep_end_to_end(tmp_path):
     assert noisy["selection"][0]["precision"][0][0] < 0.8  # the label-0 bucket is noisy
     text = md.read_text()
     assert "`oracle-labels`" in text and "noisy-select bench --scenarios olympiad" in text
-    assert (figs / "olympiad.png").stat().st_size > 1000
+    assert (figs / "olympiad-official.png").stat().st_size > 1000
+    assert {r["loop"] for r in rows} == {"official"} and "## olympiad, official loop" in text
+
+
+def test_both_loops_in_one_results_file_are_kept_apart(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    for loop in ("seed", "official"):
+        assert main(["bench", "--scenarios", "olympiad", "--strategies", "fixed-rates",
+                     "--seeds", "1", "--epochs", "1", "--scale", "0.1", "--device", "cpu",
+                     "--loop", loop, "-r", str(out), "--summary", str(tmp_path / "R.md"),
+                     "--figures", str(tmp_path / "figs"), "--no-progress"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["loop"] for r in rows] == ["seed", "official"]
+    assert [r["trainer_config"]["loop"] for r in rows] == ["seed", "official"]
+    assert rows[0]["config_hash"] != rows[1]["config_hash"]
+    assert main(["summary", "-r", str(out), "--summary", str(tmp_path / "S.md"),
+                 "--figures", str(tmp_path / "figs")]) == 0
+    text = (tmp_path / "S.md").read_text()
+    assert "## olympiad, seed loop" in text and "## olympiad, official loop" in text
+    assert {p.name for p in (tmp_path / "figs").iterdir()} == {"olympiad-seed.png",
+                                                               "olympiad-official.png"}
+    capsys.readouterr()
+    assert main(["bench", "--scenarios", "olympiad", "--strategies", "fixed-rates", "--seeds",
+                 "1", "--epochs", "1", "--scale", "0.1", "--loop", "seed", "-r", str(out),
+                 "--summary", str(tmp_path / "R.md"), "--figures", str(tmp_path / "figs"),
+                 "--no-progress"]) == 0
+    assert "0 runs to do" in capsys.readouterr().out  # resumed under its own loop
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--loop", "platform"])
+    assert exit_.value.code == 2 and "invalid choice: 'platform'" in capsys.readouterr().err
 
 
 def test_summary_table_arithmetic():

@@ -26,7 +26,7 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
     assert _run(data, out, "--strategy", "fixed-rates") == 0
     printed = capsys.readouterr().out
     assert "offline proxy 'olympiad'" in printed
-    assert "Training with 'fixed-rates' (fixed trainer), seed 123, 1 epochs on cpu." in printed
+    assert "Training with 'fixed-rates' (fixed trainer, official loop), seed 123, 1 epochs on cpu." in printed
     assert "epoch 1/1: validation BAC model 1" in printed and "\r" not in printed
     result = json.loads(out.read_text())
     assert result["config"]["strategy"] == "fixed-rates" and result["config"]["seed"] == 123

@@ -37,7 +37,11 @@ def test_template_is_the_seed_notebook():
 
 def test_submission_keeps_the_fixed_cells_and_swaps_model_and_solution():
     seed, sub = notebooks.seed_cells(), notebooks.submission_cells()
-    assert len(seed) == len(sub)
+    assert len(seed) + 2 == len(sub)
+    # It ends with the organizers' final-mode cell, which hands the rule to the platform.
+    assert sub[-1]["source"] == notebooks.HANDOFF_CELL and sub[-2]["cell_type"] == "markdown"
+    assert "cloudpickle.dump(your_select_indices, f)" in sub[-1]["source"]
+    sub = sub[:-2]
     changed = [i for i, (a, b) in enumerate(zip(seed, sub)) if a != b]
     assert len(changed) == 3
     model, text, solution = (sub[i]["source"] for i in changed)
@@ -93,7 +97,7 @@ def _set_final_mode(nb, value):
 def test_submission_in_final_mode_only_defines_then_trains_and_scores(tmp_path, tiny_proxy):
     root, _ = tiny_proxy
     path = tmp_path / "submission.ipynb"
-    assert main(["submission", "--out", str(path)]) == 0
+    assert main(["submission", "--out", str(path), "--no-check"]) == 0
     nb = nbformat.read(path, as_version=4)
     _set_final_mode(nb, True)
     nb.cells.append(nbformat.v4.new_code_cell(f"""
@@ -113,6 +117,7 @@ final_evaluate({str(root / 'test')!r}, m1, m2)
     assert "params 79874" in out
     assert "Final Score:" in out and out.count("Balanced Accuracy:") == 2
     assert not (tmp_path / "train").exists()  # final mode downloads nothing
+    assert (tmp_path / "file_output" / "your_select_indices.pkl").stat().st_size > 0
 
 
 def _zip_split(root, split, dest):
@@ -137,11 +142,12 @@ def test_submission_runs_end_to_end_offline_with_a_stand_in_gdown(tmp_path, tiny
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake), *sys.path]))
     work = tmp_path / "work"
     work.mkdir()
-    assert main(["submission", "--out", str(work / "submission.ipynb")]) == 0
+    assert main(["submission", "--out", str(work / "submission.ipynb"), "--no-check"]) == 0
     nb = nbformat.read(work / "submission.ipynb", as_version=4)
     out = _execute(nb, work)
     assert "Downloaded:" in out and "Final Score:" in out
     assert (work / "train" / "dataset_labels.csv").exists()
+    assert not (work / "file_output").exists()  # the hand-off cell runs in final mode only
 
 
 def test_working_notebook_runs_under_the_smoke_switch(tmp_path, monkeypatch):
@@ -193,7 +199,8 @@ def test_inlined_solution_behaves_like_the_package_rule():
 def test_submission_text_describes_the_exported_rule_and_the_file_follows_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
-        assert main(["submission", "-o", str(tmp_path / "new" / "s.ipynb"), "-s", "fixed-rates"]) == 0
+        assert main(["submission", "-o", str(tmp_path / "new" / "s.ipynb"), "-s", "fixed-rates",
+                     "--no-check"]) == 0
     finally:
         os.umask(old)
     path = tmp_path / "new" / "s.ipynb"
@@ -218,3 +225,41 @@ def test_an_exported_strategy_is_that_strategy(name):
         losses = [torch.rand(128, generator=gen) * 3 for _ in range(2)]
         for a, b in zip(namespace["your_select_indices"](targets, losses), ours(targets, losses)):
             assert torch.equal(a, b)
+
+
+# --- the platform's hand-off ---------------------------------------------------------------
+
+def test_submission_replays_the_handoff_and_matches_run_official(tmp_path, capsys):
+    path = tmp_path / "s.ipynb"
+    assert main(["submission", "-o", str(path), "--check-epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "Hand-off checked" in out and "same indices" in out and path.exists()
+
+
+def _with_solution(monkeypatch, source):
+    monkeypatch.setattr(notebooks, "solution_source", lambda strategy="": source)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("import threading\n_LOCK = threading.Lock()\n"
+     "def your_select_indices(targets, losses):\n"
+     "    with _LOCK:\n"
+     "        return [torch.arange(targets.numel())] * 2\n",
+     "cannot pickle '_thread.lock' object"),
+    ("import importlib\n"
+     "def your_select_indices(targets, losses):\n"
+     "    return importlib.import_module('noisy_' + 'select.solution').your_select_indices("
+     "targets, losses)\n",
+     "noisy_select is not available on the platform"),
+    ("def your_select_indices(targets, losses):\n"
+     "    return [torch.randperm(targets.numel())] * 2\n",
+     "selects differently from 'your_select_indices' on seeded batch 0"),
+])
+def test_a_rule_that_does_not_survive_the_handoff_is_refused_and_nothing_written(
+        tmp_path, capsys, monkeypatch, source, message):
+    _with_solution(monkeypatch, source)
+    path = tmp_path / "s.ipynb"
+    assert main(["submission", "-o", str(path), "--check-epochs", "1"]) == 3
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not path.exists()
