@@ -7,12 +7,15 @@ it. Every check here names the file, the row (as a spreadsheet shows the CSV: th
 row 1) and what to do.
 
 Safety rule: the proxy is only ever built into a folder that does not exist, is empty (a
-README or dot-file aside), or already holds a proxy (its ``manifest.json``). Nothing here
-removes a folder that this package did not write.
+README or dot-file aside), or holds a proxy this package can prove it wrote: a
+``manifest.json`` of its own schema whose split files (their count of images and the
+checksums of their label files) match what is on disk. Anything else is the user's, and
+nothing here changes or removes it, ``--force`` included.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -38,6 +41,8 @@ from noisy_select.scenarios import Split
 
 CLEAN_LABELS_FILE = "clean_labels.csv"
 MANIFEST_FILE = "manifest.json"
+WRITTEN_BY = "noisy_select"  # the manifest's mark: this package wrote the folder
+MANIFEST_SCHEMA = 1
 IMAGE_SIZE = (28, 28)
 IMAGE_MODE = "L"  # 8-bit grayscale: what ToTensor turns into (1, 28, 28)
 # Files that do not make a folder "hold something" (the repository's data/ has a README).
@@ -48,16 +53,80 @@ def has_split(data_dir: str, split: str) -> bool:
     return os.path.isfile(os.path.join(data_dir, split, TASK_DATASET_LABELS_FILE))
 
 
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def split_files(split_dir: str) -> dict:
+    """What a manifest records of one split folder: its image count and label checksums."""
+    record = {"images": len(os.listdir(os.path.join(split_dir, IMAGES_DIR)))}
+    for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+        record[name] = file_sha256(os.path.join(split_dir, name))
+    return record
+
+
+def _proxy_mismatch(data_dir: str, manifest: dict) -> str | None:
+    """Why the files on disk are not those ``manifest`` lists (None when they are). A file that
+    is gone (a split folder, a labels file) holds nothing of anyone's, so the proxy can rebuild
+    it; a file that changed or that the proxy never wrote makes the folder the user's."""
+    ours = {IMAGES_DIR, TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE}
+    for split, expected in manifest["files"].items():
+        folder = os.path.join(data_dir, split)
+        if not os.path.lexists(folder):
+            continue
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            return f"{split} is not the folder it wrote"
+        foreign = sorted(set(os.listdir(folder)) - ours)
+        if foreign:
+            return f"{split}/ holds {foreign[0]}, which it did not write"
+        images = os.path.join(folder, IMAGES_DIR)
+        if os.path.isdir(images) and len(os.listdir(images)) != expected.get("images"):
+            return f"{split}/{IMAGES_DIR}/ holds other images than it wrote"
+        for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+            path = os.path.join(folder, name)
+            if os.path.exists(path) and file_sha256(path) != expected.get(name):
+                return f"{split}/{name} changed since it was written"
+    return None
+
+
 def read_manifest(data_dir: str) -> dict | None:
-    """The proxy manifest of ``data_dir``, or None for official (or other) data."""
+    """The manifest of a proxy this package wrote into ``data_dir`` and whose files are still
+    the ones it lists; None for anything else (official data, the user's own, an edited proxy).
+
+    A ``manifest.json`` that bears this package's mark but cannot be read as one raises
+    ``DataError`` naming it; one without the mark is the user's file and is left alone.
+    """
+    manifest, _ = inspect_manifest(data_dir)
+    return manifest
+
+
+def inspect_manifest(data_dir: str) -> tuple[dict | None, str | None]:
+    """``(manifest, None)`` for a proven proxy, else ``(None, why the folder is not one)``."""
     path = os.path.join(data_dir, MANIFEST_FILE)
-    if not os.path.exists(path):
-        return None
+    if not os.path.isfile(path):
+        return None, None
     try:
         with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise DataError(f"Could not read the proxy manifest {path}: {err}") from err
+            manifest = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, f"its {MANIFEST_FILE} was not written by noisy_select"
+    if not isinstance(manifest, dict) or manifest.get("written_by") != WRITTEN_BY:
+        return None, f"its {MANIFEST_FILE} was not written by noisy_select"
+    ok = (manifest.get("manifest_schema") == MANIFEST_SCHEMA
+          and isinstance(manifest.get("files"), dict)
+          and all(isinstance(v, dict) for v in manifest["files"].values())
+          and isinstance(manifest.get("scenario"), dict) and "name" in manifest["scenario"])
+    if not ok:
+        raise DataError(f"Expected {path} to be a noisy_select proxy manifest (schema "
+                        f"{MANIFEST_SCHEMA}: written_by, scenario, files), but it is malformed; "
+                        "move it away, or rebuild the proxy into a new folder with "
+                        "`noisy-select data --data NEW_FOLDER`.")
+    mismatch = _proxy_mismatch(data_dir, manifest)
+    if mismatch:
+        return None, (f"its files no longer match the {MANIFEST_FILE} noisy_select wrote "
+                      f"({mismatch})")
+    return manifest, None
 
 
 @dataclass(frozen=True)
@@ -66,14 +135,17 @@ class FolderState:
 
     - ``"missing"``: the folder does not exist;
     - ``"empty"``: it exists and holds nothing but ``IGNORED_FILES``;
-    - ``"proxy"``: it holds a proxy's ``manifest.json``;
+    - ``"proxy"``: it holds a proxy this package wrote, unchanged (``read_manifest``);
     - ``"data"``: it holds ``train/`` and ``val/`` with their labels files (official layout);
     - ``"other"``: anything else (``contents`` lists it).
+
+    ``note`` says why a folder with a ``manifest.json`` is not a proxy.
     """
 
     path: str
     kind: str
     contents: tuple[str, ...] = ()
+    note: str | None = None
 
 
 def folder_state(data_dir: str) -> FolderState:
@@ -84,11 +156,12 @@ def folder_state(data_dir: str) -> FolderState:
     contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
     if not contents:
         return FolderState(data_dir, "empty")
-    if MANIFEST_FILE in contents:
+    manifest, note = inspect_manifest(data_dir)
+    if manifest is not None:
         return FolderState(data_dir, "proxy", contents)
     if has_split(data_dir, "train") and has_split(data_dir, "val"):
-        return FolderState(data_dir, "data", contents)
-    return FolderState(data_dir, "other", contents)
+        return FolderState(data_dir, "data", contents, note)
+    return FolderState(data_dir, "other", contents, note)
 
 
 def _what_is_missing(data_dir: str) -> str:
@@ -107,6 +180,8 @@ def check_writable_for_proxy(data_dir: str) -> FolderState:
     shown = ", ".join(state.contents[:6]) + (", ..." if len(state.contents) > 6 else "")
     what = ("holds data of the official layout" if state.kind == "data"
             else f"is not empty and holds no proxy (found: {shown})")
+    if state.note:
+        what += f"; {state.note}, so it counts as your data"
     raise DataError(
         f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
         f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
@@ -139,7 +214,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
         return folder_state(data_dir)
     if state.kind == "proxy":
         manifest = read_manifest(data_dir) or {}
-        built = manifest.get("scenario", {}).get("name")
+        built = manifest["scenario"]["name"]
         if scenario is not None and built != scenario:
             raise DataError(
                 f"Expected the proxy scenario {scenario!r} in {data_dir}, but it holds {built!r} "

@@ -17,7 +17,14 @@ from PIL import Image
 
 from noisy_select.competition import IMAGES_DIR, TASK_DATASET_LABELS_FILE
 from noisy_select.config import DEFAULT_SCENARIO, SEED
-from noisy_select.data import CLEAN_LABELS_FILE, MANIFEST_FILE, check_writable_for_proxy
+from noisy_select.data import (
+    CLEAN_LABELS_FILE,
+    MANIFEST_FILE,
+    MANIFEST_SCHEMA,
+    WRITTEN_BY,
+    check_writable_for_proxy,
+    split_files,
+)
 from noisy_select.scenarios import SPLITS, ProxyData, Split, build
 
 
@@ -59,8 +66,12 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
         try:
             for name, split in data.splits.items():
                 _write_split(split, os.path.join(tmp, name))
+            # The mark and the checksums prove later that this package wrote the folder.
+            manifest = {"written_by": WRITTEN_BY, "manifest_schema": MANIFEST_SCHEMA,
+                        **data.manifest(),
+                        "files": {name: split_files(os.path.join(tmp, name)) for name in SPLITS}}
             with open(os.path.join(tmp, MANIFEST_FILE), "w") as f:
-                json.dump(data.manifest(), f, indent=2)
+                json.dump(manifest, f, indent=2)
             for t in existing:
                 shutil.rmtree(t) if os.path.isdir(t) else os.remove(t)
             for t in targets:

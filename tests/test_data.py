@@ -178,3 +178,64 @@ def test_own_data_is_recorded_as_what_it_is(tmp_path):
     assert record["kind"] == "folder" and record["path"] == str(root)
     assert record["splits"]["train"] == {"size": 6, "label_counts": [3, 3]}
     assert "official" not in json.dumps(record)
+
+
+# --- a folder is a proxy only when the package can prove it wrote it ------------------------
+
+def _snapshot(root):
+    """Every file under ``root`` with its bytes: equal snapshots mean nothing was changed."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("manifest", ['{"scenario": {"name": "olympiad"}, "seed": 1}', "{}",
+                                      "[1, 2]", "not json at all"])
+def test_a_manifest_the_package_did_not_write_makes_nothing_replaceable(tmp_path, capsys,
+                                                                        manifest):
+    root = _official_layout(tmp_path / "own")
+    (root / "manifest.json").write_text(manifest)
+    before = _snapshot(root)
+    for argv in (["data", "-d", str(root)], ["data", "-d", str(root), "--force"]):
+        assert main([*argv, "--scale", "0.1"]) == 3
+        err = capsys.readouterr().err
+        assert "was not written by noisy_select, so it counts as your data" in err
+        assert "--force" not in err and len(err.strip().splitlines()) == 1
+        assert _snapshot(root) == before
+    assert data.folder_state(str(root)).kind == "data"
+    assert data.read_manifest(str(root)) is None
+    assert data.data_record(str(root))["kind"] == "folder"  # `run` records it as the user's
+
+
+def test_run_on_own_data_with_a_foreign_manifest_trains_on_it(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own", n=6)
+    (root / "manifest.json").write_text("[1, 2]")
+    before = _snapshot(root)
+    out = tmp_path / "r.json"
+    assert main(["run", "-d", str(root), "--epochs", "1", "--no-progress", "-o", str(out),
+                 "-s", "fixed-rates"]) == 0
+    assert "official layout" in capsys.readouterr().out
+    assert json.loads(out.read_text())["data"]["kind"] == "folder"
+    assert _snapshot(root) == before
+
+
+def test_an_edited_proxy_is_the_users_and_is_never_replaced(tmp_path, capsys):
+    root = tmp_path / "p"
+    assert main(["data", "-d", str(root), "--scale", "0.1"]) == 0
+    assert data.folder_state(str(root)).kind == "proxy"
+    labels = root / "train" / "dataset_labels.csv"
+    labels.write_text(labels.read_text().replace(",1\n", ",0\n", 1))  # the user relabels one
+    (root / "val" / "my_notes.txt").write_text("keep me")
+    before = _snapshot(root)
+    assert main(["data", "-d", str(root), "--force", "--scale", "0.1"]) == 3
+    assert "no longer match" in capsys.readouterr().err
+    assert _snapshot(root) == before
+
+
+def test_a_malformed_manifest_of_the_package_is_one_line_naming_it(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    (root / "manifest.json").write_text('{"written_by": "noisy_select", "scenario": 3}')
+    for argv in (["data", "-d", str(root)], ["run", "-d", str(root), "--epochs", "1"]):
+        assert main(argv) == 3
+        err = capsys.readouterr().err
+        assert str(root / "manifest.json") in err and "malformed" in err
+        assert len(err.strip().splitlines()) == 1
