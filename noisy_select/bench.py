@@ -10,12 +10,14 @@ run whose strategy or trainer config changed is run again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -28,7 +30,9 @@ from noisy_select import scenarios, sources
 from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.environment import environment, resolve_device
+from noisy_select.errors import DataError
 from noisy_select.records import (
+    check_results_file,
     describe,
     end_with_newline,
     make_row,
@@ -98,10 +102,54 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
         extra=extra)
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
     # Ctrl-C reaches the whole process group: the parent stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing semaphore; a worker that is terminated would
+    # leave it registered, and multiprocessing would report it as leaked. Bars are off here.
+    tqdm.set_lock(threading.RLock())
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """End this worker as soon as its parent is gone, however it died (even ``kill -9``, which
+    leaves no chance to stop the workers): an orphan is re-parented, so its parent changes."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def results_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for a sweep; a second writer is refused at once with
+    ``DataError`` (two sweeps would train and store the same runs twice)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock
+        yield
+        return
+    folder, name = os.path.split(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    lock_path = os.path.join(folder, f".{name}.lock")
+    with open(lock_path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise DataError(f"Another noisy-select sweep (pid {holder}) is writing to {path}; "
+                            "wait for it to finish, or pass another --results.") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
@@ -142,16 +190,20 @@ def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
-    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads,))
+    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads, os.getpid()))
     try:
         futures = [pool.submit(run_one, s) for s in todo]
         for future in as_completed(futures):
             yield future.result()
     except BaseException:
-        # Stop at once: runs in flight are lost, finished ones are saved.
-        for process in list(getattr(pool, "_processes", {}).values()):
+        # Stop at once: runs in flight are lost, finished ones are saved. Waiting for the dead
+        # workers and the pool's own thread lets it release its semaphores before exit.
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
             process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.join(10)
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
 
@@ -199,22 +251,9 @@ def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
             ray.shutdown()
 
 
-def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
-          backend: str = "pool", address: str | None = None) -> list[dict]:
-    """Run the specs not already in ``out`` (resume), appending each result as it finishes.
-
-    ``backend="pool"`` runs them here (``jobs`` processes); ``"ray"`` runs each as a Ray task
-    on the cluster at ``address`` (a local Ray with ``jobs`` CPUs when None): same rows, same
-    resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
-    run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
-    """
-    if jobs < 1:
-        raise ValueError(f"Expected `jobs` >= 1, but got {jobs}.")
-    if backend not in BACKENDS:
-        raise ValueError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
-    if address and backend != "ray":
-        raise ValueError("--address applies to --backend ray only.")
-    rows = read_results(out)
+def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, backend: str,
+                  address: str | None) -> None:
+    rows = check_results_file(out)
     done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
     ray = connect_ray(address, jobs) if backend == "ray" and todo else None
@@ -242,5 +281,24 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
             bar.set_postfix_str(message)
         bar.update()
     bar.close()
+
+
+def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
+          backend: str = "pool", address: str | None = None) -> list[dict]:
+    """Run the specs not already in ``out`` (resume), appending each result as it finishes.
+
+    ``backend="pool"`` runs them here (``jobs`` processes); ``"ray"`` runs each as a Ray task
+    on the cluster at ``address`` (a local Ray with ``jobs`` CPUs when None): same rows, same
+    resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
+    run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
+    """
+    if jobs < 1:
+        raise ValueError(f"Expected `jobs` >= 1, but got {jobs}.")
+    if backend not in BACKENDS:
+        raise ValueError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
+    if address and backend != "ray":
+        raise ValueError("--address applies to --backend ray only.")
+    with results_lock(out):
+        _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
     wanted = {s.key() for s in specs}
     return [r for r in read_results(out) if row_key(r) in wanted]

@@ -10,6 +10,7 @@ failed download), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import signal
 import sys
@@ -30,8 +31,9 @@ from noisy_select.scenarios import SCENARIOS
 DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "cleanlab", "oracle-clean",
                  "oracle-clean-balanced", SHIPPED)
 EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
-# The rows behind docs/RESULTS.md: compare and bench resume from them by default.
+# The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
 EVIDENCE = "docs/results/bench.jsonl"
+SCRATCH = "results/bench.jsonl"  # where bench and compare write by default
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -117,7 +119,10 @@ _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
 
 def _cmd_bench(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
+    from noisy_select.files import check_writable
 
+    check_writable(args.summary, "--summary")
+    check_writable(args.figures, "--figures", folder=True)
     specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
                        epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
                        source=args.source)
@@ -130,8 +135,11 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     from noisy_select import compare
-    from noisy_select.files import atomic_write
+    from noisy_select.files import atomic_write, check_writable
 
+    json_path = os.path.splitext(args.summary)[0] + ".json"
+    check_writable(args.summary, "--summary")
+    check_writable(json_path, "--summary (its .json copy)")
     table = compare.compare_runs(
         args.strategies, _names(args.scenarios), args.seeds, results=args.results,
         epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
@@ -140,7 +148,6 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     text = compare.markdown(table)
     print(text)
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
-    json_path = os.path.splitext(args.summary)[0] + ".json"
     atomic_write(json_path, lambda f: f.write(compare.to_json(table)))
     print(f"Wrote {args.summary} and {json_path} from the rows in {args.results}.")
 
@@ -157,7 +164,10 @@ def _cmd_strategies(args: argparse.Namespace) -> None:
 
 def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select import bench, report
+    from noisy_select.files import check_writable
 
+    check_writable(args.summary, "--summary")
+    check_writable(args.figures, "--figures", folder=True)
     rows = [row for path in args.results for row in bench.read_results(path, missing_ok=False)]
     command = args.command_line
     if args.commands:
@@ -191,8 +201,10 @@ def _cmd_speed(args: argparse.Namespace) -> None:
 
 
 def _cmd_submission(args: argparse.Namespace) -> None:
+    from noisy_select.files import check_writable
     from noisy_select.notebooks import write_submission
 
+    check_writable(args.out, "--out")
     if args.no_check:
         print("Not checking the hand-off (--no-check).")
     else:
@@ -231,8 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="noisy-select", formatter_class=_Formatter,
         description="Sample selection for two networks trained on noisy, imbalanced labels.",
-        epilog="Exit codes: 0 done, 2 usage error, 3 data or results that cannot be used, "
-               "130 interrupted.",
+        epilog="Exit codes: 0 done, 2 usage error, 3 data, results or an output path that cannot "
+               "be used (or a submission whose hand-off fails), 130 interrupted (Ctrl-C), 143 "
+               "stopped by SIGTERM.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,9 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a registered strategy name")
 
     def results_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-r", "--results", default=EVIDENCE,
-                       help="results file, one JSON line per run (appended; resumes); the default "
-                            f"is the project's committed evidence, {EVIDENCE}")
+        p.add_argument("-r", "--results", default=SCRATCH,
+                       help="results file, one JSON line per run (appended; resumes); the "
+                            f"project's committed evidence is {EVIDENCE}, used only when named")
 
     def source_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--source", default=None,
@@ -385,15 +398,24 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileExistsError) as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as err:  # a file system that refused a write the checks could not foresee
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"noisy-select {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_DATA
     except KeyboardInterrupt as err:
         what = "stopped by SIGTERM" if isinstance(err, Terminated) else "interrupted"
         print(f"\nnoisy-select {args.command}: {what}; finished work is kept, nothing was left "
               "half-written.", file=sys.stderr)
-        return EXIT_TERM if isinstance(err, Terminated) else EXIT_INTERRUPT
+        code = EXIT_TERM if isinstance(err, Terminated) else EXIT_INTERRUPT
+    else:
+        return 0
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    return 0
+    # A stopped sweep leaves its process pool in reference cycles: collect it now, so that its
+    # semaphores are released before exit (else multiprocessing warns of leaked ones).
+    gc.collect()
+    return code
 
 
 def console() -> None:

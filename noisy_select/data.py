@@ -182,10 +182,15 @@ def check_writable_for_proxy(data_dir: str) -> FolderState:
             else f"is not empty and holds no proxy (found: {shown})")
     if state.note:
         what += f"; {state.note}, so it counts as your data"
+    if os.path.isfile(data_dir):
+        what = "is a file"
+        suggestion = os.path.join(os.path.dirname(data_dir), "proxy")
+    else:
+        suggestion = os.path.join(data_dir, "proxy")
     raise DataError(
         f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
         f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
-        f"`noisy-select data --data {os.path.join(data_dir, 'proxy')}`."
+        f"`noisy-select data --data {suggestion}`."
     )
 
 

@@ -35,3 +35,43 @@ def atomic_write(path: str, write: Callable[[IO[str]], object]) -> None:
 def write_json(record: dict, path: str) -> None:
     """``record`` as indented JSON at ``path``, written atomically."""
     atomic_write(path, lambda f: json.dump(record, f, indent=2))
+
+
+def _nearest_existing(folder: str) -> str:
+    while not os.path.exists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return folder
+
+
+def check_writable(path: str, option: str, *, folder: bool = False) -> None:
+    """Raise ``DataError`` unless ``path`` can be written (a file; a folder with ``folder``),
+    before any work starts: an existing directory where a file goes, a file where a folder
+    goes, or a place where nothing can be created (read-only, immutable, no permission; probed
+    by creating and removing a temporary file, which also holds for root).
+    """
+    from noisy_select.errors import DataError
+
+    target = os.path.abspath(path)
+    if folder:
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise DataError(f"Expected a folder for {option}, but {path} is a file.")
+        probe_dir = target if os.path.isdir(target) else _nearest_existing(target)
+    else:
+        if os.path.isdir(target):
+            raise DataError(f"Expected a file path for {option}, but {path} is a directory; "
+                            "name a file inside it.")
+        probe_dir = _nearest_existing(os.path.dirname(target))
+    if not os.path.isdir(probe_dir):
+        raise DataError(f"Cannot write {option} {path}: {probe_dir} is a file, not a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=probe_dir, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise DataError(f"Cannot write {option} {path}: {probe_dir} is not writable "
+                        f"({err.strerror}); choose another path.") from None
+    if os.path.isfile(target) and not os.access(target, os.W_OK):
+        raise DataError(f"Cannot write {option} {path}: the file is read-only; choose another "
+                        "path.")

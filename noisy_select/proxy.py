@@ -25,6 +25,7 @@ from noisy_select.data import (
     check_writable_for_proxy,
     split_files,
 )
+from noisy_select.files import check_writable
 from noisy_select.scenarios import SPLITS, ProxyData, Split, build
 
 
@@ -51,6 +52,7 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
     """
     out_dir = os.path.abspath(out_dir)
     state = check_writable_for_proxy(out_dir)
+    check_writable(out_dir, "--data", folder=True)
     if state.kind == "proxy" and not force:
         raise FileExistsError(
             f"Expected no data set in {out_dir}, but it holds a proxy already; "
@@ -86,6 +88,8 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
 
 def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, **kwargs) -> dict:
     """Build scenario ``scenario`` with ``seed`` into ``out_dir``; returns its manifest."""
+    check_writable_for_proxy(os.path.abspath(out_dir))
+    check_writable(out_dir, "--data", folder=True)
     scale = kwargs.pop("scale", 1.0)
     data = build(scenario, seed, scale=scale, source_dir=kwargs.pop("source_dir", None))
     write_proxy(data, out_dir, **kwargs)

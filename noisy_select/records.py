@@ -130,8 +130,14 @@ def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
             return []
         raise DataError(f"Expected a results file at {path}, but it does not exist; "
                         "write one with `noisy-select bench --results PATH`.")
-    with open(path) as f:
-        text = f.read()
+    if os.path.isdir(path):
+        raise DataError(f"Expected a results file at {path}, but it is a directory; name a "
+                        ".jsonl file (bench) or a run's .json record.")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"Could not read the results file {path}: {err}.") from err
     if path.endswith(".json"):
         try:
             numbered = [(1, json.loads(text))]
@@ -146,7 +152,7 @@ def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
             try:
                 numbered.append((number, json.loads(line)))
             except json.JSONDecodeError as err:
-                if number == len(lines):  # no newline after it: the write was cut off
+                if number == len(lines) and numbered:  # no newline after it: cut off
                     print(f"{path}, line {number}: skipped a truncated last row (an interrupted "
                           "write); its run counts as not done.", file=sys.stderr)
                     continue
@@ -165,6 +171,21 @@ def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
             raise DataError(f"{path}, line {number}: the row lacks {missing} (written by another "
                             "tool?); remove it or re-run that run with `noisy-select bench`.")
         rows.append(row)
+    return rows
+
+
+def check_results_file(path: str) -> list[dict]:
+    """Before a sweep appends to ``path``: it must be a JSON-lines file (``.jsonl``) of this
+    project's rows, or not exist yet, and be writable (``DataError`` otherwise). Returns its
+    rows."""
+    from noisy_select.files import check_writable
+
+    if path.endswith(".json"):
+        raise DataError(f"Expected a results file of JSON lines for --results, but {path} is a "
+                        "run's .json record; a sweep appends rows to a .jsonl file, e.g. "
+                        "results/bench.jsonl.")
+    rows = read_results(path)
+    check_writable(path, "--results")
     return rows
 
 

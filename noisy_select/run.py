@@ -62,9 +62,9 @@ def run(config: RunConfig) -> dict:
 
     check_config(config)
     device = resolve_device(config.device)
+    out = record_path(config)
     checked = find_data(config)
     splits = {name: os.path.join(config.data, name) for name in checked}
-    out = record_path(config)
     recorder, train_loader, val_loader = recorded_strategy(config, splits, checked["train"].clean)
     models, history, extra, seconds = train_run(config, recorder, train_loader, val_loader, device)
     split_scores = score_splits(models, splits, device)
@@ -84,9 +84,14 @@ def find_data(config: RunConfig) -> dict:
 
 
 def record_path(config: RunConfig) -> str:
+    """Where the record goes, checked writable before anything is built or trained."""
+    from noisy_select.files import check_writable
+
+    out = config.out or new_record_path(config.strategy)
+    check_writable(out, "--out")
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
-    return config.out or new_record_path(config.strategy)
+    return out
 
 
 def recorded_strategy(config: RunConfig, splits: dict[str, str], clean_train):

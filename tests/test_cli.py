@@ -229,3 +229,118 @@ def test_sigterm_during_data_force_leaves_no_hidden_folder(tmp_path):
     assert proc.returncode == 143 and "stopped by SIGTERM" in err
     assert not [n for n in os.listdir(root) if n.startswith(".")]
     assert (root / "manifest.json").read_text() == manifest
+
+
+# --- unusable output paths: one line and a documented code, before any work ----------------
+
+def _unusable(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    afile = tmp_path / "a-file"
+    afile.write_text("mine")
+    record = tmp_path / "run-record.json"
+    record.write_text(json.dumps({"schema": 2, "pretty": True}, indent=2))
+    return folder, afile, record
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "-o", "{folder}"],
+    ["run", "-o", "{file}/record.json"],
+    ["submission", "-o", "{folder}"],
+    ["submission", "-o", "{file}/s.ipynb"],
+    ["bench", "-r", "{folder}"],
+    ["bench", "-r", "{record}"],
+    ["bench", "-r", "{file}/r.jsonl"],
+    ["bench", "--summary", "{folder}"],
+    ["bench", "--figures", "{file}"],
+    ["compare", "fixed-rates", "all", "-r", "{folder}"],
+    ["compare", "fixed-rates", "all", "--summary", "{folder}"],
+    ["summary", "-r", "{folder}"],
+    ["summary", "-r", "{file}"],
+    ["summary", "--summary", "{folder}"],
+    ["summary", "--figures", "{file}"],
+    ["data", "-d", "{file}"],
+    ["data", "-d", "{file}/proxy"],
+    ["download", "-d", "{file}"],
+])
+def test_every_command_refuses_an_unusable_path_in_one_line(tmp_path, capsys, argv):
+    folder, afile, record = _unusable(tmp_path)
+    argv = [a.format(folder=folder, file=afile, record=record) for a in argv]
+    before = {p: p.read_bytes() for p in (afile, record)}
+    code = main([*argv, "--scale", "0.1"] if argv[0] in ("run", "bench", "data") else argv)
+    err = capsys.readouterr().err
+    assert code in (2, 3), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "error:" in err
+    assert {p: p.read_bytes() for p in (afile, record)} == before
+    assert list(folder.iterdir()) == []
+
+
+def test_data_into_a_file_suggests_a_folder_that_can_exist(tmp_path, capsys):
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine")
+    assert main(["data", "-d", str(afile)]) == 3
+    err = capsys.readouterr().err
+    assert "is a file" in err and f"--data {tmp_path / 'proxy'}" in err
+
+
+def test_bench_and_compare_write_a_scratch_file_unless_the_evidence_is_named():
+    from noisy_select.cli import EVIDENCE, build_parser
+
+    for argv in (["bench"], ["compare", "a", "b"]):
+        assert build_parser().parse_args(argv).results == "results/bench.jsonl" != EVIDENCE
+
+
+def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path, capsys):
+    from noisy_select import bench
+
+    out = tmp_path / "r.jsonl"
+    with bench.results_lock(str(out)):
+        assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0",
+                     "--scale", "0.1", "--epochs", "1", "-r", str(out), "--summary",
+                     str(tmp_path / "R.md"), "--figures", str(tmp_path / "f")]) == 3
+    err = capsys.readouterr().err
+    assert f"pid {os.getpid()}" in err and "is writing to" in err
+    assert not out.exists()
+
+
+def _children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_bench_workers_end_with_their_parent_however_it_dies(tmp_path, sig):
+    out = tmp_path / "r.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "noisy_select", "bench", "--scenarios", "olympiad", "-s",
+         "all,fixed-rates", "--seeds", "0-9", "--scale", "0.1", "--epochs", "2", "-j", "2",
+         "-r", str(out), "--summary", str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"),
+         "--no-progress"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out.exists() and out.read_text().count("\n") >= 1):
+        assert proc.poll() is None and time.time() < deadline, "no run finished"
+        time.sleep(0.2)
+    workers = _children(proc.pid)
+    assert workers
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while any(_alive(w) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143 and "leaked" not in err
+    # After kill -9 the parent cannot release its pool's semaphores: multiprocessing's resource
+    # tracker removes them and says so; that line is all that is left.
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(r["schema"] == 2 for r in rows)  # what finished is intact
