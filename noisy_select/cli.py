@@ -44,7 +44,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     """One option per ``RunConfig`` field: its default, help and flags come from the field."""
-    kinds = {"positive": {"type": _positive}, "scale": {"type": _scale},
+    kinds = {"positive": {"type": _positive}, "scale": {"type": _scale}, "seed": {"type": _seed},
              "scenario": {"choices": sorted(SCENARIOS)}}
     for f in options():
         meta = dict(f.metadata)
@@ -96,6 +96,8 @@ def _seeds(text: str) -> list[int]:
         ) from None
     if not seeds:
         raise argparse.ArgumentTypeError(f"Expected at least one seed, but got {text!r}.")
+    for seed in seeds:
+        _seed(str(seed))
     return seeds
 
 
@@ -113,7 +115,9 @@ def _checked(cast, ok, expected: str):
     return parse
 
 
-_positive = _checked(int, lambda v: v >= 1, "a number >= 1")
+_positive = _checked(int, lambda v: v >= 1, "a whole number >= 1")
+# numpy and torch take seeds in [0, 2**32 - 1].
+_seed = _checked(int, lambda v: 0 <= v < 2**32, "a whole number from 0 to 2**32 - 1 as the seed")
 _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
 
 
@@ -286,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_option(p, "folder to write train/ val/ test/ into: new, empty, or holding a proxy")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS),
                    help="which noisy data set to build")
-    p.add_argument("--seed", type=int, default=SEED, help="seeds the split and the label noise")
+    p.add_argument("--seed", type=_seed, default=SEED, help="seeds the split and the label noise")
     p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
     p.add_argument("--force", action="store_true", help="replace a proxy already there")
     source_option(p)

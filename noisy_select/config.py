@@ -30,7 +30,8 @@ class RunConfig:
                                      "the robust trainer", flags=("-s", "--strategy"))
     epochs: int = _option(NUM_EPOCHS, "epochs (the competition trains 6)", kind="positive")
     device: str = _option("auto", "auto (CUDA when available), cpu or cuda")
-    seed: int = _option(SEED, "seeds the models, and a proxy built into --data (competition: 123)")
+    seed: int = _option(SEED, "seeds the models, and a proxy built into --data (competition: 123)",
+                        kind="seed")
     scenario: str | None = _option(None, "proxy scenario: built into a new --data, or checked "
                                          "against the proxy there (default: olympiad, or "
                                          "whatever proxy --data holds)", kind="scenario")

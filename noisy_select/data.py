@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -297,11 +298,47 @@ def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd
     bad = ~labels.isin([0, 1])
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
+        shown = df["label"].iloc[i]
+        what = "has no label" if pd.isna(shown) else f"has label {shown}"
         raise DataError(
             f"Expected labels 0 or 1 in {path}, but row {i + 2} ({df['file_name'].iloc[i]}) "
-            f"has label {df['label'].iloc[i]}; fix or remove that row."
+            f"{what}; fix or remove that row."
         )
+    _check_duplicates(path, df, labels)
+    _note_unusual_spelling(path, labels)
     return df
+
+
+def _check_duplicates(path: str, df: pd.DataFrame, labels: pd.Series) -> None:
+    """A file listed twice with different labels is an error naming both rows; listed twice
+    with the same label, a warning (it is trained on twice, as the loader reads it)."""
+    names = df["file_name"].astype(str)
+    repeated = names.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for name, rows in names[repeated].groupby(names[repeated]).groups.items():
+        found = sorted(int(r) + 2 for r in rows)
+        if labels.loc[rows].nunique() > 1:
+            raise DataError(f"Expected each image once in {path}, but {name} is listed in rows "
+                            f"{found[0]} and {found[1]} with different labels "
+                            f"({int(labels.loc[rows[0]])} and {int(labels.loc[rows[1]])}); "
+                            "keep the right one.")
+    first = names[repeated].iloc[0]
+    count = int(names[repeated].nunique())
+    print(f"warning: {path} lists {first} twice with the same label"
+          + (f" (and {count - 1} other files too)" if count > 1 else "")
+          + "; the loader trains on such a file twice.", file=sys.stderr)
+
+
+def _note_unusual_spelling(path: str, labels: pd.Series) -> None:
+    """Labels such as ``1.0`` or `` 1`` are read as the number they spell: say so once."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)["label"]
+    unusual = raw[~raw.isin(["0", "1"])]
+    if len(unusual):
+        i = int(unusual.index[0])
+        print(f"note: {path}: label {raw.iloc[i]!r} in row {i + 2} was read as "
+              f"{int(labels.iloc[i])}" + (f" (and {len(unusual) - 1} more labels like it)"
+                                           if len(unusual) > 1 else "") + ".", file=sys.stderr)
 
 
 def read_split(split_dir: str) -> Split:
@@ -350,7 +387,19 @@ def check_splits(data_dir: str) -> dict[str, Split]:
     """Read every split of ``data_dir`` once, so bad data stops before training; returns them
     by name (``train`` and ``val`` always, ``test`` for a proxy)."""
     names = [s for s in ("train", "val", "test") if s != "test" or has_split(data_dir, s)]
-    return {name: read_split(os.path.join(data_dir, name)) for name in names}
+    splits = {name: read_split(os.path.join(data_dir, name)) for name in names}
+    train = splits["train"].labels
+    if len(np.unique(train)) < 2:
+        raise DataError(f"Expected both labels in {os.path.join(data_dir, 'train')}, but every "
+                        f"training label is {int(train[0])}: there is nothing to select "
+                        "between.")
+    for name in names[1:]:
+        classes = np.unique(splits[name].labels)
+        if len(classes) < 2:
+            raise DataError(f"Expected both classes in {os.path.join(data_dir, name)}, but it "
+                            f"holds class {int(classes[0])} only: balanced accuracy is undefined "
+                            "on one class. Add images of the other class.")
+    return splits
 
 
 def clean_label_batches(data_dir: str, batch_size: int) -> list:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 import sys
 from importlib import resources
 
@@ -109,7 +110,8 @@ def solution_text(strategy: str = SHIPPED) -> str:
 
     spec = get_spec(strategy)
     built = make_strategy(strategy)
-    doc = inspect.getdoc(type(built)) or ""
+    # reStructuredText ``code`` is Markdown `code`.
+    doc = re.sub(r"``([^`]+)``", r"`\1`", inspect.getdoc(type(built)) or "")
     config = getattr(built, "config", None)
     lines = ["# Solved Solution", "", f"Strategy `{strategy}`: {spec.description}.", "", doc]
     if config is not None:
@@ -130,6 +132,10 @@ def _module_body(module) -> str:
         if isinstance(node, ast.ImportFrom) and (
             node.module == "__future__" or (node.module or "").startswith("noisy_select")
         ):
+            continue
+        # The solution cell builds the rule it exports itself, once (``solution_source``).
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+                "_STRATEGY"]:
             continue
         # Decorators (``@dataclass``) sit above the node's own first line.
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])

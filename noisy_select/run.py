@@ -77,6 +77,12 @@ def run(config: RunConfig) -> dict:
 def find_data(config: RunConfig) -> dict:
     """Fetch or build the data if needed, describe it, and read every split once, so that bad
     data stops here (``data.check_splits``)."""
+    state = data.folder_state(config.data)
+    if config.scale != 1.0 and state.kind in ("data", "proxy"):
+        built = (data.read_manifest(config.data) or {}).get("scale")
+        if built != config.scale:
+            raise ValueError(f"--scale applies only to a proxy this run builds, but {config.data} "
+                             "holds data already; drop --scale, or pass a new --data folder.")
     data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale,
                      source=config.source)
     print(data.describe_data(config.data))
@@ -141,6 +147,10 @@ def score_splits(models, splits: dict[str, str], device) -> dict[str, dict]:
             split_scores[split] = r = scores(models, _loader(folder), device)
             print(f"{split}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
                   f"mean {r['bac_mean']:.4f}, points {r['points']}/100")
+    estimate = "test" if "test" in split_scores else "val"
+    print(f"The platform scores a secret, clean test set: here {estimate} is the estimate of "
+          f"that score{' (held out, and larger than val)' if estimate == 'test' else ''}; one "
+          "run is one draw of it.")
     return split_scores
 
 

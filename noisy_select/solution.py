@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 MAX_LOSS = 30.0  # losses are clipped to [0, MAX_LOSS]; NaN and inf rank as the worst loss
-PUBLISHED_KEEP = (0.50, 0.93)  # share of label 0 and of label 1 kept (docs/TASK.md section 3)
+PUBLISHED_KEEP = (0.50, 0.93)  # share of label 0 and of label 1 kept: the published solution's
 
 
 def prepare(targets: torch.Tensor, losses) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,8 +40,10 @@ def prepare(targets: torch.Tensor, losses) -> tuple[torch.Tensor, torch.Tensor]:
     for i, loss in enumerate(losses):
         if not isinstance(loss, torch.Tensor) or loss.numel() != labels.numel():
             shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+            hint = (" (a mean loss: use nn.CrossEntropyLoss(reduction='none'), as the loop does)"
+                    if isinstance(loss, torch.Tensor) and loss.dim() == 0 else "")
             raise ValueError(f"Expected `losses[{i}]` to hold one loss per sample "
-                             f"({labels.numel()}), but got shape {shape}.")
+                             f"({labels.numel()}), but got shape {shape}{hint}.")
     loss = torch.stack([x.detach().reshape(-1).to(labels.device, torch.float32) for x in losses])
     return labels, torch.nan_to_num(loss, MAX_LOSS, MAX_LOSS, MAX_LOSS).clamp(0, MAX_LOSS)
 

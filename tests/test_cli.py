@@ -126,9 +126,13 @@ def test_old_option_spellings_still_work_with_a_deprecation_line(tmp_path, capsy
 @pytest.mark.parametrize("argv, message", [
     (["bench", "--seeds", "4-0"], "did you mean '0-4'"),
     (["bench", "--seeds", ","], "at least one seed"),
-    (["bench", "--jobs", "0"], "Expected a number >= 1, but got 0"),
-    (["speed", "--repeats", "0"], "Expected a number >= 1, but got 0"),
-    (["run", "--epochs", "0"], "Expected a number >= 1, but got 0"),
+    (["bench", "--jobs", "0"], "Expected a whole number >= 1, but got 0"),
+    (["speed", "--repeats", "0"], "Expected a whole number >= 1, but got 0"),
+    (["run", "--epochs", "0"], "Expected a whole number >= 1, but got 0"),
+    (["run", "--epochs", "1.5"], "Expected a whole number >= 1, but got '1.5'"),
+    (["run", "--seed", "-5"], "from 0 to 2**32 - 1 as the seed, but got -5"),
+    (["data", "--seed", "-5"], "from 0 to 2**32 - 1 as the seed, but got -5"),
+    (["bench", "--seeds", "3,-5"], "from 0 to 2**32 - 1 as the seed, but got -5"),
     (["data", "--scale", "2"], "Expected a scale in (0, 1], but got 2.0"),
 ])
 def test_bad_option_values_are_usage_errors(argv, message, capsys):

@@ -239,3 +239,59 @@ def test_a_malformed_manifest_of_the_package_is_one_line_naming_it(tmp_path, cap
         err = capsys.readouterr().err
         assert str(root / "manifest.json") in err and "malformed" in err
         assert len(err.strip().splitlines()) == 1
+
+
+# --- dubious data is named before training -------------------------------------------------
+
+def _labels_csv(root, split, text):
+    (root / split / "dataset_labels.csv").write_text("file_name,label\n" + text)
+
+
+def test_a_file_listed_twice_with_different_labels_names_both_rows(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, "train", "0.png,0\n1.png,1\n2.png,0\n0.png,1\n")
+    assert main(["run", "-d", str(root), "--epochs", "1"]) == 3
+    err = capsys.readouterr().err
+    assert "0.png is listed in rows 2 and 5 with different labels (0 and 1)" in err
+
+
+def test_the_same_row_twice_is_a_warning_line(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, "train", "0.png,0\n1.png,1\n1.png,1\n2.png,0\n")
+    assert len(data.read_labels(str(root / "train"))) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("warning:") and "lists 1.png twice" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("split, text, message", [
+    ("val", "0.png,1\n1.png,1\n2.png,1\n3.png,1\n", "holds class 1 only: balanced accuracy is undefined"),
+    ("train", "0.png,0\n1.png,0\n2.png,0\n3.png,0\n", "every training label is 0"),
+])
+def test_one_class_where_two_are_needed_is_an_error(tmp_path, capsys, split, text, message):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, split, text)
+    assert main(["run", "-d", str(root), "--epochs", "1"]) == 3
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_unusual_spellings_of_a_label_are_read_and_said_once(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, "train", "0.png,0\n1.png, 1\n2.png,1.0\n3.png,0\n")
+    assert data.read_labels(str(root / "train"))["label"].astype(int).tolist() == [0, 1, 1, 0]
+    err = capsys.readouterr().err
+    assert "label ' 1' in row 3 was read as 1 (and 1 more labels like it)" in err
+    assert err.count("\n") == 1
+
+
+def test_an_empty_label_cell_says_it_has_no_label(tmp_path):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, "train", "0.png,0\n1.png,\n2.png,1\n3.png,0\n")
+    with pytest.raises(data.DataError, match=r"row 3 \(1.png\) has no label"):
+        data.read_labels(str(root / "train"))
+
+
+def test_scale_on_existing_data_is_refused(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    assert main(["run", "-d", str(root), "--scale", "0.5", "--epochs", "1"]) == 2
+    assert "--scale applies only to a proxy this run builds" in capsys.readouterr().err

@@ -98,3 +98,9 @@ def test_the_rule_stays_within_sixty_top_level_ops_per_call():
     ops = count_ops("your_select_indices")
     assert ops["max_ops"] <= 60
     assert ops["seed_ops"] < ops["max_ops"]  # the seed's rule is leaner, and syncs twice
+
+
+def test_a_mean_loss_says_how_to_get_one_loss_per_sample():
+    with pytest.raises(ValueError, match=r"got shape \(\) \(a mean loss: use "
+                                         r"nn.CrossEntropyLoss\(reduction='none'\)"):
+        solution.your_select_indices(torch.tensor([0, 1, 1]), [torch.tensor(0.5), torch.rand(3)])
