@@ -348,3 +348,20 @@ def test_bench_workers_end_with_their_parent_however_it_dies(tmp_path, sig):
     # tracker removes them and says so; that line is all that is left.
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert rows and all(r["schema"] == 2 for r in rows)  # what finished is intact
+
+
+def test_top_level_help_lists_every_exit_code(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for code in ("0 done", "2 usage error", "3 data", "130 interrupted", "143 stopped by SIGTERM"):
+        assert code in out
+
+
+def test_run_says_which_split_estimates_the_platforms_score(tiny_proxy, tmp_path, capsys):
+    root, _ = tiny_proxy
+    data = tmp_path / "data"
+    shutil.copytree(root, data)
+    assert main(["run", "-d", str(data), "--epochs", "1", "--no-progress", "-s", "all",
+                 "-o", str(tmp_path / "r.json")]) == 0
+    assert "here test is the estimate of that score" in capsys.readouterr().out

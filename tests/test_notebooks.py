@@ -263,3 +263,12 @@ def test_a_rule_that_does_not_survive_the_handoff_is_refused_and_nothing_written
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not path.exists()
+
+
+def test_the_solution_cell_builds_its_rule_once_and_cites_nothing_the_submission_lacks():
+    for name in ("your_select_indices", "fixed-rates", "adaptive-mpe"):
+        source = notebooks.solution_source(name)
+        assert source.count("\n_STRATEGY = ") == 1
+        assert "docs/" not in source
+        text = notebooks.solution_text(name)
+        assert "``" not in text and "docs/" not in text
