@@ -122,33 +122,24 @@ def _exit_with_parent(parent: int, every: float = 0.5) -> None:
 
 @contextlib.contextmanager
 def results_lock(path: str) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` for a sweep; a second writer is refused at once with
-    ``DataError`` (two sweeps would train and store the same runs twice)."""
+    """Hold an exclusive lock on the results file ``path`` (created if missing) for a sweep; a
+    second writer is refused at once with ``DataError`` (two sweeps would train and store the
+    same runs twice). No lock where the platform has no ``flock`` (Windows)."""
     try:
         import fcntl
-    except ImportError:  # no flock (Windows): no lock
+    except ImportError:
         yield
         return
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    lock_path = os.path.join(folder, f".{name}.lock")
-    with open(lock_path, "a+") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another process"
-            raise DataError(f"Another noisy-select sweep (pid {holder}) is writing to {path}; "
-                            "wait for it to finish, or pass another --results.") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+            raise DataError(f"Another noisy-select sweep is writing to {path}; wait for it to "
+                            "finish, or pass another --results.") from None
         try:
             yield
         finally:
-            f.seek(0)
-            f.truncate()
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
@@ -298,6 +289,7 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
         raise ValueError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
     if address and backend != "ray":
         raise ValueError("--address applies to --backend ray only.")
+    check_results_file(out)  # before the lock creates the file
     with results_lock(out):
         _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
     wanted = {s.key() for s in specs}
