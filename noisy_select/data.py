@@ -61,7 +61,7 @@ def file_sha256(path: str) -> str:
 
 def split_files(split_dir: str) -> dict:
     """What a manifest records of one split folder: its image count and label checksums."""
-    record = {"images": len(os.listdir(os.path.join(split_dir, IMAGES_DIR)))}
+    record: dict[str, int | str] = {"images": len(os.listdir(os.path.join(split_dir, IMAGES_DIR)))}
     for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
         record[name] = file_sha256(os.path.join(split_dir, name))
     return record
