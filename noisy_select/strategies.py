@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from noisy_select import experiments, selection, solution
+from noisy_select import ending, experiments, selection, solution
 from noisy_select.adaptive import AdaptiveSelection, class_balanced_weights, resample
 from noisy_select.competition import Strategy
 from noisy_select.config import SHIPPED
@@ -51,10 +51,14 @@ def inlined_modules(module_name: str) -> list[str] | None:
     module and what it imports from the package, dependencies first. None when one of them
     imports anything but torch and the standard library (it cannot go into a submission)."""
     order: list[str] = []
+    visiting: set[str] = set()
 
     def visit(name: str) -> bool:
         if name in order:
             return True
+        if name in visiting:  # an import cycle: cannot be inlined in order
+            return False
+        visiting.add(name)
         own, other = _imports(name)
         if any(o != "torch" and o not in sys.stdlib_module_names for o in other):
             return False
@@ -81,6 +85,7 @@ class StrategySpec:
     kwargs: dict = field(default_factory=dict)
     oracle: bool = False
     clean_labels: bool = False
+    selects_nothing_at_times: bool = False  # empty selections on purpose (``ending``)
 
     @property
     def exportable(self) -> bool:
@@ -217,6 +222,21 @@ REGISTRY: dict[str, StrategySpec] = {
                      experiments.WindowRates),
         StrategySpec("x-win-ens", "tightest rates over 2,048-sample windows, both models' mean "
                      "ranking", experiments.WindowRates, {"rank": "ensemble"}),
+        # The end of training (docs/SELECTION.md): empty selections late in the run.
+        StrategySpec("x-end-50", "the published rule, nothing selected in the run's last 50 "
+                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 50},
+                     selects_nothing_at_times=True),
+        StrategySpec("x-end-25", "the published rule, nothing selected in the run's last 25 "
+                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 25},
+                     selects_nothing_at_times=True),
+        StrategySpec("x-short", "the published rule, nothing selected on each epoch's short "
+                     "last batch", ending.EndOfTraining,
+                     {"inner": "fixed-rates", "window": 0, "short_batch": True},
+                     selects_nothing_at_times=True),
+        StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
+                     "nothing selected in the run's last 50 calls", ending.EndOfTraining,
+                     {"inner": "oracle-clean", "window": 50}, oracle=True,
+                     selects_nothing_at_times=True),
         StrategySpec(SHIPPED,
                      "the rule this project ships (noisy_select.solution): the published "
                      "class-wise co-teaching, keeping 50% / 93%", solution.YourSelectIndices),

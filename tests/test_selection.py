@@ -211,12 +211,14 @@ def fresh(name, clean=None):
     return make_strategy(name, clean_fn=lambda: clean)
 
 
-def check_output(out, labels):
+def check_output(out, labels, name=None):
     assert isinstance(out, list) and len(out) == 2
+    empty_ok = name is not None and REGISTRY[name].selects_nothing_at_times
     for idx in out:
         assert idx.dtype == torch.long and idx.device == labels.device
-        if labels.numel():
+        if labels.numel() and not empty_ok:
             assert idx.numel() > 0
+        if idx.numel():
             assert int(idx.min()) >= 0 and int(idx.max()) < labels.numel()
 
 
@@ -235,7 +237,7 @@ def test_every_strategy_survives_arbitrary_batches(name, data):
                            requires_grad=True) for _ in range(2)]
     rule = fresh(name, clean=torch.tensor(labels))
     for _ in range(3):  # later calls use the state of earlier ones
-        check_output(rule(targets, losses), targets.reshape(-1))
+        check_output(rule(targets, losses), targets.reshape(-1), name)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -256,10 +258,10 @@ def test_no_strategy_changes_its_inputs(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_edge_batches(name):
     rule = fresh(name, clean=torch.tensor([1]))
-    check_output(rule(torch.tensor(1), [torch.tensor(0.3), torch.tensor(0.2)]), torch.tensor([1]))
+    check_output(rule(torch.tensor(1), [torch.tensor(0.3), torch.tensor(0.2)]), torch.tensor([1]), name)
     rule = fresh(name, clean=torch.zeros(5, dtype=torch.long))
     check_output(rule(torch.zeros(5, dtype=torch.long), [torch.rand(5), torch.rand(5)]),
-                 torch.zeros(5))
+                 torch.zeros(5), name)
     rule = fresh(name, clean=torch.zeros(0, dtype=torch.long))
     out = rule(torch.zeros(0, dtype=torch.long), [torch.zeros(0), torch.zeros(0)])
     assert [len(o) for o in out] == [0, 0]
