@@ -55,6 +55,7 @@ class RunSpec:
     scale: float = 1.0  # shrinks every split (tests)
     loop: str = "official"  # competition.LOOPS: the organizers' loop (the platform's) or the seed's
     source: str | None = None  # where the image source's files are (same images wherever found)
+    threads: int = 1  # torch's intra-op threads for the run (recorded in its environment)
 
     def describe(self) -> dict:
         if split_trainer(self.strategy)[0] == "robust":
@@ -75,6 +76,15 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
     scored) and ``<strategy>`` choosing the supervised samples; other names use the fixed loop.
     The same scenario, seed and strategy through ``noisy-select run`` give the same scores.
     """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(spec.threads)
+    try:
+        return _run_one(spec, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_one(spec: RunSpec, progress: bool) -> dict:
     trainer, strategy_name = split_trainer(spec.strategy)
     strategy_spec = get_spec(strategy_name)
     device = resolve_device(spec.device)
@@ -102,8 +112,7 @@ def run_one(spec: RunSpec, progress: bool = False) -> dict:
         extra=extra)
 
 
-def _worker_init(threads: int, parent: int) -> None:
-    torch.set_num_threads(threads)
+def _worker_init(parent: int) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # tqdm's default lock is a multiprocessing semaphore; a worker that is terminated would
@@ -145,7 +154,7 @@ def results_lock(path: str) -> Iterator[None]:
 
 def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
          epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0,
-         loop: str = "official", source: str | None = None) -> list[RunSpec]:
+         loop: str = "official", source: str | None = None, threads: int = 1) -> list[RunSpec]:
     """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
     image sources the scenarios need found (``DataError`` when one is missing)."""
     from noisy_select.competition import LOOPS
@@ -158,9 +167,11 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
         raise ValueError(f"Expected `epochs` >= 1, but got {epochs}.")
     if loop not in LOOPS:
         raise ValueError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
+    if threads < 1:
+        raise ValueError(f"Expected `threads` >= 1, but got {threads}.")
     if any(scenarios.get_scenario(n).source == "fashion" for n in scenario_names):
         source = sources.find_fashion(source)
-    return [RunSpec(sc, st, seed, epochs, device, scale, loop, source)
+    return [RunSpec(sc, st, seed, epochs, device, scale, loop, source, threads)
             for sc in scenario_names for seed in seeds for st in strategy_names]
 
 
@@ -179,9 +190,8 @@ def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
         for spec in todo:
             yield run_one(spec)
         return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
-    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (threads, os.getpid()))
+    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (os.getpid(),))
     try:
         futures = [pool.submit(run_one, s) for s in todo]
         for future in as_completed(futures):
@@ -200,8 +210,7 @@ def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
 
 
 def _ray_task(spec: RunSpec) -> dict:
-    torch.set_num_threads(1)  # Ray gives each task one CPU
-    return run_one(spec)
+    return run_one(spec)  # Ray gives each task one CPU: use --threads 1 (the default)
 
 
 def connect_ray(address: str | None, jobs: int):

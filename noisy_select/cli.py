@@ -129,7 +129,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     check_writable(args.figures, "--figures", folder=True)
     specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
                        epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
-                       source=args.source)
+                       source=args.source, threads=args.threads)
     rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress,
                        backend=args.backend, address=args.address)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
@@ -147,8 +147,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     table = compare.compare_runs(
         args.strategies, _names(args.scenarios), args.seeds, results=args.results,
         epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
-        source=args.source, jobs=args.jobs, progress=not args.no_progress, backend=args.backend,
-        address=args.address)
+        source=args.source, threads=args.threads, jobs=args.jobs, progress=not args.no_progress,
+        backend=args.backend, address=args.address)
     text = compare.markdown(table)
     print(text)
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
@@ -305,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
         p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
         p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
+        p.add_argument("--threads", type=_positive, default=1,
+                       help="torch threads per run (one by default, as the committed rows used: "
+                            "the thread count changes a run's numerics)")
         device_option(p)
         p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
         results_option(p)

@@ -83,8 +83,8 @@ def compare(rows: list[dict], strategies: list[str], scenarios: list[str],
 
 def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
                  results: str, epochs: int, device: str = "auto", scale: float = 1.0,
-                 loop: str = "official", source: str | None = None, jobs: int = 1,
-                 progress: bool = True, **backend) -> list[dict]:
+                 loop: str = "official", source: str | None = None, threads: int = 1,
+                 jobs: int = 1, progress: bool = True, **backend) -> list[dict]:
     """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
     every strategy with the first, per scenario, on those seeds."""
     from noisy_select import bench
@@ -94,7 +94,7 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
     if len(set(strategies)) < len(strategies):
         raise ValueError(f"Expected different strategies to compare, but got {strategies}.")
     specs = bench.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
-                       loop=loop, source=source)
+                       loop=loop, source=source, threads=threads)
     rows = bench.sweep(specs, results, jobs=jobs, progress=progress, **backend)
     wanted = set(seeds)
     return compare([r for r in rows if r["seed"] in wanted], strategies, scenarios, loop)

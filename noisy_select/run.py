@@ -62,6 +62,10 @@ def run(config: RunConfig) -> dict:
 
     check_config(config)
     device = resolve_device(config.device)
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)
     out = record_path(config)
     checked = find_data(config)
     splits = {name: os.path.join(config.data, name) for name in checked}

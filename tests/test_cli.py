@@ -365,3 +365,17 @@ def test_run_says_which_split_estimates_the_platforms_score(tiny_proxy, tmp_path
     assert main(["run", "-d", str(data), "--epochs", "1", "--no-progress", "-s", "all",
                  "-o", str(tmp_path / "r.json")]) == 0
     assert "here test is the estimate of that score" in capsys.readouterr().out
+
+
+def test_threads_are_set_per_run_and_recorded(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0", "--scale",
+                 "0.1", "--epochs", "1", "--threads", "2", "-r", str(out), "--summary",
+                 str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert json.loads(out.read_text())["environment"]["threads"] == 2
+    import torch
+
+    assert torch.get_num_threads() == 1  # restored after the in-process run
+    with pytest.raises(SystemExit):
+        main(["bench", "--threads", "0"])
+    assert "Expected a whole number >= 1, but got 0" in capsys.readouterr().err
