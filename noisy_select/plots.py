@@ -1,6 +1,8 @@
 """Figures a person would rather look at than read: BAC per epoch, keep rates, losses.
 
-One colour per model and one line style per label, the same in every panel.
+One colour per model and one line style per label, the same in every panel. Model 1 is drawn
+wide and pale under model 2's thin line with other markers, so that both stay visible where
+their lines coincide.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import torch
 
 MODEL_COLORS = {1: "tab:blue", 2: "tab:orange"}
 LABEL_STYLES = {0: "-", 1: "--"}
+# Model 1 underneath, wide and pale; model 2 on top, thin, with other markers.
+MODEL_LINES = {1: {"lw": 4.0, "alpha": 0.55, "marker": "o", "ms": 7, "zorder": 2},
+               2: {"lw": 1.5, "alpha": 1.0, "marker": "x", "ms": 6, "zorder": 3}}
 
 
 def _axes(ax):
@@ -32,8 +37,8 @@ def plot_history(history: list[dict], ax=None):
     ax = _axes(ax)
     epochs = [h["epoch"] for h in history]
     for m in (1, 2):
-        ax.plot(epochs, [h[f"val_bac_{m}"] for h in history], marker="o", label=f"model {m}",
-                color=MODEL_COLORS[m])
+        ax.plot(epochs, [h[f"val_bac_{m}"] for h in history], label=f"model {m}",
+                color=MODEL_COLORS[m], **MODEL_LINES[m])
     ax.axhline(0.8, color="grey", ls=":", label="full points (0.8)")
     ax.set(xlabel="epoch", ylabel="validation BAC", title="Validation BAC per epoch", ylim=(0.4, 1))
     _epoch_axis(ax, epochs)
@@ -47,8 +52,8 @@ def plot_keep_rates(epochs: list[dict], ax=None):
     x = [e["epoch"] for e in epochs]
     for m in (1, 2):
         for c in (0, 1):
-            ax.plot(x, [e["keep_rate"][m - 1][c] for e in epochs], marker="o",
-                    color=MODEL_COLORS[m], ls=LABEL_STYLES[c], label=f"model {m}, label {c}")
+            ax.plot(x, [e["keep_rate"][m - 1][c] for e in epochs], color=MODEL_COLORS[m],
+                    ls=LABEL_STYLES[c], label=f"model {m}, label {c}", **MODEL_LINES[m])
     ax.set(xlabel="epoch", ylabel="share kept", title="Per-label keep rate", ylim=(0, 1.05))
     _epoch_axis(ax, x)
     ax.legend(fontsize=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -96,27 +97,56 @@ def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") ->
     return "\n".join(lines)
 
 
-def _curves(rows: list[dict], scenario: str, value) -> dict[str, np.ndarray]:
-    """Per strategy, the mean over seeds of ``value(row) -> (epochs,)`` array (rows that lack
-    what ``value`` reads, such as a run's record on data without clean labels, are left out)."""
-    out: dict[str, list] = {}
+def _per_seed(rows: list[dict], scenario: str, value) -> dict[str, dict[int, np.ndarray]]:
+    """Per strategy, ``value(row) -> (epochs,)`` of each seed (rows that lack what ``value``
+    reads, such as a run's record on data without clean labels, are left out)."""
+    out: dict[str, dict[int, np.ndarray]] = {}
     for r in rows:
         if r["scenario"] != scenario:
             continue
         try:
-            out.setdefault(r["strategy"], []).append(value(r))
+            curve = np.array(value(r), dtype=float)
         except (KeyError, TypeError):
             continue
-    return {k: np.nanmean(np.array(v, dtype=float), axis=0) for k, v in out.items() if v}
+        out.setdefault(r["strategy"], {})[r["seed"]] = curve
+    return out
+
+
+def _same_runs(rows: list[dict], scenario: str) -> dict[str, list[str]]:
+    """Strategies whose rows on ``scenario`` are identical on every seed (the same scores and
+    history: the same selections), grouped under the first name; each name once."""
+    fingerprints: dict[str, tuple] = {}
+    for r in rows:
+        if r["scenario"] == scenario:
+            fingerprints.setdefault(r["strategy"], ())
+            fingerprints[r["strategy"]] += ((r["seed"], r["bac_1"], r["bac_2"],
+                                              json.dumps(r.get("history"), sort_keys=True)),)
+    groups: dict[tuple, list[str]] = {}
+    for name, fp in fingerprints.items():
+        groups.setdefault(tuple(sorted(fp)), []).append(name)
+    return {names[0]: names for names in groups.values()}
 
 
 def _mean_of_models(key: str):
     return lambda r: [(h[f"{key}_1"] + h[f"{key}_2"]) / 2 for h in r["history"]]
 
 
+def _informative(curves: dict[str, dict[int, np.ndarray]]) -> bool:
+    """False when every curve of a panel is one constant (the precision on a clean scenario)."""
+    parts = [c for seeds in curves.values() for c in seeds.values()]
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    values = values[~np.isnan(values)]
+    return values.size > 0 and bool(np.ptp(values) > 1e-9)
+
+
 def figures(rows: list[dict], fig_dir: str) -> list[str]:
     """Per scenario: validation BAC and AUC per epoch (threshold against ranking), and the
-    selection's precision per label per epoch."""
+    selection's precision per label per epoch.
+
+    Each strategy is its mean over seeds with a band from its worst to its best seed, the seed
+    count in the legend; strategies whose runs are identical are drawn once under all their
+    names; a panel where every curve is the same constant is left out.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,7 +158,6 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
     names = list(dict.fromkeys(r["strategy"] for r in rows))
     highlighted = [n for n in names if n in ANCHORS or n.startswith("oracle")]
     anchor_colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(highlighted)}
-    styles = {n: line_style(n, anchor_colors) for n in names}
     panels = [("validation BAC (mean of both models)", "BAC", _mean_of_models("val_bac")),
               ("validation AUC (mean of both models)", "AUC", _mean_of_models("val_auc"))]
     for cls in (0, 1):
@@ -136,15 +165,30 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
                        lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
                                          for e in r["selection"]]))
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.2))
-        for ax, (title, ylabel, value) in zip(axes, panels):
-            for name, curve in _curves(rows, scenario, value).items():
-                ax.plot(range(1, len(curve) + 1), curve, marker="o", ms=3, label=name,
-                        **styles[name])
-            ax.set(title=f"{scenario}: {title}" if ax is axes[0] else title, xlabel="epoch",
+        groups = _same_runs(rows, scenario)
+        shown = [(title, ylabel, curves) for title, ylabel, value in panels
+                 if _informative(curves := _per_seed(rows, scenario, value))]
+        if not shown:
+            continue
+        fig, axes = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.2), squeeze=False)
+        for ax, (title, ylabel, curves) in zip(axes[0], shown):
+            for first, same in groups.items():
+                if first not in curves:
+                    continue
+                # The shipped rule's style wins when it is one of the identical names.
+                style = line_style(SHIPPED if SHIPPED in same else first, anchor_colors)
+                seeds = np.array(list(curves[first].values()))
+                x = np.arange(1, seeds.shape[1] + 1)
+                label = f"{' = '.join(same)} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})"
+                ax.plot(x, np.nanmean(seeds, axis=0), marker="o", ms=3, label=label, **style)
+                if len(seeds) > 1:
+                    ax.fill_between(x, np.nanmin(seeds, axis=0), np.nanmax(seeds, axis=0),
+                                    color=style["color"], alpha=0.12, lw=0)
+            ax.set(title=f"{scenario}: {title}" if ax is axes[0][0] else title, xlabel="epoch",
                    ylabel=ylabel)
-        axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-        slug = scenario.replace(' loop', '').replace(', ', '-').replace(' ', '-')
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1),
+                           title="mean; band: worst to best seed", title_fontsize=7)
+        slug = scenario.replace(" loop", "").replace(", ", "-").replace(" ", "-")
         path = os.path.join(fig_dir, f"{slug}.png")
         fig.savefig(path, bbox_inches="tight", dpi=90)
         plt.close(fig)

@@ -226,6 +226,43 @@ def test_a_complete_last_row_without_its_newline_is_kept(tmp_path, monkeypatch):
     assert [r["seed"] for r in bench.read_results(str(results))] == [0, 1]
 
 
+def test_figures_show_the_seed_spread_merge_identical_rules_and_drop_constant_panels(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from noisy_select import report
+
+    def row(strategy, seed, bac, precision=1.0):
+        spec = bench.RunSpec("clean", strategy, seed)
+        r = fake_row(spec, bac_mean=bac)
+        r["history"] = [{"epoch": e, "val_bac_1": bac, "val_bac_2": bac, "val_auc_1": 0.9,
+                         "val_auc_2": 0.9 + 0.01 * e} for e in (1, 2)]
+        r["selection"] = [{"epoch": e, "precision": [[precision] * 2] * 2} for e in (1, 2)]
+        return r
+
+    rows = [row(name, seed, bac) for seed, bac in ((0, 0.7), (1, 0.8))
+            for name in ("fixed-rates", "your_select_indices")] + [row("all", 0, 0.6)]
+    shown = []
+    monkey = plt.subplots
+
+    def spy(*args, **kwargs):
+        fig, axes = monkey(*args, **kwargs)
+        shown.append(axes)
+        return fig, axes
+
+    plt.subplots = spy
+    try:
+        paths = report.figures(rows, str(tmp_path))
+    finally:
+        plt.subplots = monkey
+    assert len(paths) == 1 and shown[0].shape == (1, 2)  # both precision panels are constant
+    legend = [t.get_text() for t in shown[0][0][-1].get_legend().get_texts()]
+    assert "fixed-rates = your_select_indices (2 seeds)" in legend and "all (1 seed)" in legend
+    assert len(shown[0][0][0].collections) == 1  # one band: the strategy with two seeds
+
+
 def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
     from noisy_select.report import line_style
 

@@ -23,6 +23,11 @@ def test_one_colour_per_model_and_one_line_style_per_label_in_every_panel():
         label = int(line.get_label()[-1])
         assert line.get_linestyle() == plots.LABEL_STYLES[label]
     assert axes[2].get_title().startswith("Model 2")
+    # Where both models keep the same share, model 1 stays visible under model 2's line.
+    one, two = (next(ln for ln in axes[1].lines if f"model {m}, label 0" in ln.get_label())
+                for m in (1, 2))
+    assert one.get_linewidth() > 2 * two.get_linewidth() and one.get_zorder() < two.get_zorder()
+    assert one.get_marker() != two.get_marker()
     # A single epoch gets a readable axis: one tick at 1, not a zero-width range.
     assert list(axes[0].get_xticks()) == [1] and axes[0].get_xlim() == (0.5, 1.5)
     plt.close(fig)
