@@ -56,6 +56,7 @@ class RunSpec:
     loop: str = "official"  # competition.LOOPS: the organizers' loop (the platform's) or the seed's
     source: str | None = None  # where the image source's files are (same images wherever found)
     threads: int = 1  # torch's intra-op threads for the run (recorded in its environment)
+    scenario_file: str | None = None  # a scenario file's path (``scenario`` is then its name)
 
     def describe(self) -> dict:
         if split_trainer(self.strategy)[0] == "robust":
@@ -88,7 +89,8 @@ def _run_one(spec: RunSpec, progress: bool) -> dict:
     trainer, strategy_name = split_trainer(spec.strategy)
     strategy_spec = get_spec(strategy_name)
     device = resolve_device(spec.device)
-    data = scenarios.build(spec.scenario, spec.seed, scale=spec.scale, source_dir=spec.source)
+    data = scenarios.build(spec.scenario_file or spec.scenario, spec.seed, scale=spec.scale,
+                           source_dir=spec.source)
     train_split = data.splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
     clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
@@ -159,8 +161,7 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     image sources the scenarios need found (``DataError`` when one is missing)."""
     from noisy_select.competition import LOOPS
 
-    for name in scenario_names:
-        scenarios.get_scenario(name)
+    recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     for name in strategy_names:
         get_spec(split_trainer(name)[1])
     if epochs < 1:
@@ -169,9 +170,11 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
         raise ValueError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
     if threads < 1:
         raise ValueError(f"Expected `threads` >= 1, but got {threads}.")
-    if any(scenarios.get_scenario(n).source == "fashion" for n in scenario_names):
+    if any(r.source == "fashion" for r in recipes.values()):
         source = sources.find_fashion(source)
-    return [RunSpec(sc, st, seed, epochs, device, scale, loop, source, threads)
+    files = {n: os.path.abspath(n) for n in scenario_names if scenarios.is_scenario_file(n)}
+    return [RunSpec(recipes[sc].name, st, seed, epochs, device, scale, loop, source, threads,
+                    files.get(sc))
             for sc in scenario_names for seed in seeds for st in strategy_names]
 
 

@@ -45,7 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
 def _run_options(p: argparse.ArgumentParser) -> None:
     """One option per ``RunConfig`` field: its default, help and flags come from the field."""
     kinds = {"positive": {"type": _positive}, "scale": {"type": _scale}, "seed": {"type": _seed},
-             "scenario": {"choices": sorted(SCENARIOS)}}
+             "scenario": {"type": _scenario}}
     for f in options():
         meta = dict(f.metadata)
         flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
@@ -99,6 +99,14 @@ def _seeds(text: str) -> list[int]:
     for seed in seeds:
         _seed(str(seed))
     return seeds
+
+
+def _scenario(text: str) -> str:
+    """A built-in scenario name, or the path of a scenario file (read when it is used)."""
+    if text in SCENARIOS or text.endswith((".toml", ".json")):
+        return text
+    raise argparse.ArgumentTypeError(f"Expected a scenario in {sorted(SCENARIOS)} or a scenario "
+                                     f"file (.toml, .json), but got {text!r}.")
 
 
 def _checked(cast, ok, expected: str):
@@ -288,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("data", "build an offline proxy scenario into a folder", _cmd_data)
     data_option(p, "folder to write train/ val/ test/ into: new, empty, or holding a proxy")
-    p.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS),
-                   help="which noisy data set to build")
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, type=_scenario,
+                   help=f"which noisy data set to build: one of {', '.join(sorted(SCENARIOS))}, "
+                        "or a scenario file (.toml, .json)")
     p.add_argument("--seed", type=_seed, default=SEED, help="seeds the split and the label noise")
     p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
     p.add_argument("--force", action="store_true", help="replace a proxy already there")
@@ -300,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def sweep_options(p: argparse.ArgumentParser, scenarios: str, seeds: str) -> None:
         """The options of every command that runs a sweep (bench, compare)."""
-        p.add_argument("--scenarios", default=scenarios, help="comma-separated names")
+        p.add_argument("--scenarios", default=scenarios,
+                       help="comma-separated built-in names or scenario files (.toml, .json)")
         p.add_argument("--seeds", type=_seeds, default=seeds,
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
         p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")

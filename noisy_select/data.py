@@ -219,9 +219,11 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
             proxy.build_proxy(data_dir, name, seed, scale=scale, source_dir=source)
         return folder_state(data_dir)
     if state.kind == "proxy":
+        from noisy_select.scenarios import get_scenario
+
         manifest = read_manifest(data_dir) or {}
         built = manifest["scenario"]["name"]
-        if scenario is not None and built != scenario:
+        if scenario is not None and built != get_scenario(scenario).name:
             raise DataError(
                 f"Expected the proxy scenario {scenario!r} in {data_dir}, but it holds {built!r} "
                 f"(seed {manifest.get('seed')}). Drop --scenario to use it, pick another --data "
@@ -230,7 +232,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
             )
         if not (has_split(data_dir, "train") and has_split(data_dir, "val")):
             print(f"In the proxy in {data_dir}, {_what_is_missing(data_dir)} missing: rebuilding it.")
-            proxy.build_proxy(data_dir, built, manifest.get("seed", seed), force=True,
+            proxy.build_proxy(data_dir, scenario or built, manifest.get("seed", seed), force=True,
                               scale=manifest.get("scale", 1.0), source_dir=source)
         return folder_state(data_dir)
     if state.kind == "data":

@@ -9,13 +9,16 @@ on disk in the competition's layout.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
 from noisy_select import sources
+from noisy_select.errors import DataError
 
 SPLITS = ("train", "val", "test")
 DIGITS_POSITIVE = (5, 6, 7, 8, 9)  # class 1 = digit >= 5
@@ -40,62 +43,145 @@ class Scenario:
     test_size: int | None = None  # None: every image the other splits left over
     test_prior: float = 0.5  # clean P(class 1) in test, when test_size is given
     positive: tuple[int, ...] = DIGITS_POSITIVE  # the source classes that make class 1
+    seed: int | None = None  # fixes the data draw (None: the run's seed draws it)
 
 
-# docs/TASK.md section 3: 65% clean class 1, 10% of 0 -> 1, 1 -> 0 chosen so that the noisy counts
-# fall in the real ratio 6,298 : 3,702 (945 + 0.484 * 1,950 = 1,889 of 3,000 labelled 0).
-OLYMPIAD_NOISE = ((0.90, 0.10), (0.484, 0.516))
-# The real task's size (docs/TASK.md section 3): 10,000 train at a 65% clean class-1 prior, 10%
-# of true 0 -> 1 (350) and 3,148 of the 6,500 true 1 -> 0, which gives exactly the real noisy
-# counts 6,298 / 3,702; val 1,000 at 75% class 1 (the organizers' EDA); a clean test of 5,000.
-REAL_NOISE = ((0.90, 0.10), (0.4843, 0.5157))
-REAL_SIZES = dict(train_size=10_000, val_size=1_000, train_prior=0.65, val_prior=0.75,
-                  test_size=5_000, test_prior=0.75, noise=REAL_NOISE)
+SOURCE_CLASSES = {"mnist": 10, "digits": 10, "fashion": 10}
+SPLIT_KEYS = {"train": {"size", "prior", "noise", "flip_0_to_1", "flip_1_to_0"},
+              "val": {"size", "prior"}, "test": {"size", "prior"}}
+TOP_KEYS = {"name", "description", "source", "positive", "seed", *SPLIT_KEYS}
 
 
-def _fashion(name: str, positive: tuple[int, ...], description: str) -> Scenario:
-    return Scenario(name, "fashion", f"the real task's size and noise on Fashion-MNIST: "
-                    f"{description}", positive=positive, **REAL_SIZES)  # type: ignore[arg-type]
+def _expect(ok: bool, where: str, key: str, expected: str, got) -> None:
+    if not ok:
+        raise ValueError(f"Expected `{key}` in {where} to be {expected}, but got {got!r}.")
 
+
+def _no_unknown(table: dict, keys: set[str], where: str, prefix: str) -> None:
+    unknown = sorted(set(table) - keys)
+    if unknown:
+        raise ValueError(f"Unknown key `{prefix}{unknown[0]}` in {where}; the keys there are "
+                         f"{', '.join(sorted(keys))}.")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_classes(source: str, given, where: str) -> tuple[int, ...]:
+    """Class 1 as source class numbers; Fashion-MNIST's may be named (``"Trouser"``)."""
+    _expect(isinstance(given, list) and len(given) > 0, where, "positive",
+            "a non-empty list of the source's classes", given)
+    classes = []
+    for c in given:
+        if isinstance(c, str) and source == "fashion" and c in sources.FASHION_CLASSES:
+            c = sources.FASHION_CLASSES.index(c)
+        names = (f" or one of {list(sources.FASHION_CLASSES)}" if source == "fashion" else "")
+        _expect(isinstance(c, int) and not isinstance(c, bool)
+                and 0 <= c < SOURCE_CLASSES[source], where, "positive",
+                f"classes of {source!r}: 0 to {SOURCE_CLASSES[source] - 1}{names}", c)
+        classes.append(c)
+    _expect(len(set(classes)) < SOURCE_CLASSES[source], where, "positive",
+            "a proper subset of the source's classes (class 0 needs some)", given)
+    return tuple(sorted(set(classes)))
+
+
+def _noise(train: dict, where: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The 2x2 flip matrix: ``noise`` as given, or built from ``flip_0_to_1`` / ``flip_1_to_0``."""
+    if "noise" in train:
+        _expect("flip_0_to_1" not in train and "flip_1_to_0" not in train, where, "train.noise",
+                "given alone (not with flip_0_to_1 / flip_1_to_0)", train["noise"])
+        m = train["noise"]
+        _expect(isinstance(m, list) and len(m) == 2 and all(isinstance(r, list) and len(r) == 2
+                                                            and all(map(_number, r)) for r in m),
+                where, "train.noise", "a 2x2 matrix [[P(0|0), P(1|0)], [P(0|1), P(1|1)]]", m)
+        for i, row in enumerate(m):
+            _expect(all(0 <= v <= 1 for v in row) and abs(sum(row) - 1) < 1e-9, where,
+                    f"train.noise row {i}", "probabilities in [0, 1] that sum to 1", row)
+            _expect(row[1 - i] < 1, where, f"train.noise row {i}",
+                    "a flip rate below 1 (off the diagonal)", row)
+        return (float(m[0][0]), float(m[0][1])), (float(m[1][0]), float(m[1][1]))
+    rates = []
+    for key in ("flip_0_to_1", "flip_1_to_0"):
+        rate = train.get(key, 0.0)
+        _expect(_number(rate) and 0 <= rate < 1, where, f"train.{key}", "a rate in [0, 1)", rate)
+        rates.append(float(rate))
+    a, b = rates
+    return (round(1 - a, 10), a), (b, round(1 - b, 10))
+
+
+def parse_scenario(data: dict, where: str) -> Scenario:
+    """A ``Scenario`` from the table of a scenario file (``where`` names it in errors).
+
+    Keys: ``name``, ``description``, ``source`` (``mnist``, ``digits``, ``fashion``),
+    ``positive`` (the source classes of class 1), an optional ``seed`` (fixes the data draw),
+    and tables ``[train]`` (``size``, ``prior`` = clean share of class 1, and ``noise`` = the
+    2x2 matrix P(label j | clean class i), or ``flip_0_to_1`` / ``flip_1_to_0``), ``[val]``
+    (``size``, ``prior``) and ``[test]`` (``size`` and ``prior``, or nothing: every image the
+    other splits leave over). ``ValueError`` names the first key that is wrong.
+    """
+    _expect(isinstance(data, dict), where, "the file", "a table of keys", type(data).__name__)
+    _no_unknown(data, TOP_KEYS, where, "")
+    for key in ("name", "source", "positive", "train", "val"):
+        _expect(key in data, where, key, "given", None)
+    _expect(isinstance(data["name"], str) and data["name"].strip() != "", where, "name",
+            "a non-empty string", data["name"])
+    _expect(data["source"] in SOURCE_CLASSES, where, "source", f"one of {sorted(SOURCE_CLASSES)}",
+            data["source"])
+    if "seed" in data:
+        _expect(isinstance(data["seed"], int) and not isinstance(data["seed"], bool)
+                and 0 <= data["seed"] < 2**32, where, "seed", "a whole number from 0 to 2**32 - 1",
+                data["seed"])
+    splits = {}
+    for split, keys in SPLIT_KEYS.items():
+        table = data.get(split, {})
+        _expect(isinstance(table, dict), where, split, "a table", table)
+        _no_unknown(table, keys, where, f"{split}.")
+        needed = ("size", "prior") if split != "test" or table else ()
+        for key in needed:
+            _expect(key in table, where, f"{split}.{key}", "given", None)
+        if "size" in table:
+            _expect(isinstance(table["size"], int) and not isinstance(table["size"], bool)
+                    and table["size"] >= 2, where, f"{split}.size", "a whole number >= 2",
+                    table["size"])
+        if "prior" in table:
+            _expect(_number(table["prior"]) and 0 < table["prior"] < 1, where, f"{split}.prior",
+                    "a share of class 1 in (0, 1)", table["prior"])
+        splits[split] = table
+    test = splits["test"]
+    return Scenario(
+        name=data["name"], source=data["source"], description=str(data.get("description", "")),
+        train_size=splits["train"]["size"], val_size=splits["val"]["size"],
+        train_prior=float(splits["train"]["prior"]), val_prior=float(splits["val"]["prior"]),
+        noise=_noise(splits["train"], where), test_size=test.get("size"),
+        test_prior=float(test.get("prior", 0.5)),
+        positive=_positive_classes(data["source"], data["positive"], where),
+        seed=data.get("seed"))
+
+
+def read_scenario_file(path: str) -> Scenario:
+    """A scenario file (``.toml`` or ``.json``); a user's file is named ``<name>@<hash>`` after
+    its content, so that two files of one name never mix in a results file."""
+    import json
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        data = json.loads(raw) if path.endswith(".json") else tomllib.loads(raw.decode())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise DataError(f"Could not read the scenario file {path}: {err}") from err
+    scenario = parse_scenario(data, path)
+    if os.path.dirname(os.path.abspath(path)) != BUILTIN_DIR:
+        digest = hashlib.sha256(json.dumps(asdict(scenario), sort_keys=True).encode()).hexdigest()
+        scenario = replace(scenario, name=f"{scenario.name}@{digest[:8]}")
+    return scenario
+
+
+BUILTIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenario_files")
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in [
-        Scenario(
-            "olympiad", "mnist",
-            "the competition's structure: label 0 the noisy majority, half of it true class 1",
-            train_size=3000, val_size=500, train_prior=0.65, val_prior=0.65,
-            noise=OLYMPIAD_NOISE,
-        ),
-        Scenario(
-            "symmetric", "mnist", "30% of labels flipped both ways, class 1 the 20% minority",
-            train_size=2400, val_size=300, train_prior=0.20, val_prior=0.20,
-            noise=((0.70, 0.30), (0.30, 0.70)),
-        ),
-        Scenario(
-            "minority-flip", "mnist", "class 1 the 30% minority, 40% of its labels flipped to 0",
-            train_size=2500, val_size=500, train_prior=0.30, val_prior=0.30,
-            noise=((1.0, 0.0), (0.40, 0.60)),
-        ),
-        Scenario(
-            "digits", "digits", "the olympiad noise on sklearn's 8x8 digits resized to 28x28",
-            train_size=1000, val_size=200, train_prior=0.65, val_prior=0.65,
-            noise=OLYMPIAD_NOISE,
-        ),
-        Scenario(
-            "clean", "mnist", "the olympiad priors with no label noise (a control)",
-            train_size=3000, val_size=500, train_prior=0.65, val_prior=0.65,
-            noise=((1.0, 0.0), (0.0, 1.0)),
-        ),
-        # Candidate class splits of Fashion-MNIST, calibrated against the real task's figures
-        # (docs/CALIBRATION.md).
-        _fashion("fashion-tops", (1, 3, 5, 7, 8),
-                 "class 1 = trouser, dress, sandal, sneaker, bag (the tops kept together)"),
-        _fashion("fashion-garments", (1, 5, 7, 8, 9),
-                 "class 1 = trouser, sandal, sneaker, bag, ankle boot (the upper-body garments "
-                 "and dresses are class 0)"),
-        _fashion("fashion-shoes", (1, 3, 5, 8, 9),
-                 "class 1 = trouser, dress, sandal, bag, ankle boot (sneakers are class 0)"),
-    ]
+    s.name: s for s in (read_scenario_file(os.path.join(BUILTIN_DIR, f))
+                        for f in sorted(os.listdir(BUILTIN_DIR)) if f.endswith(".toml"))
 }
 
 
@@ -156,13 +242,23 @@ def class_map(scenario: Scenario) -> str:
             else f"class 1 = digits {list(scenario.positive)}")
 
 
+def is_scenario_file(name: str) -> bool:
+    return name.endswith((".toml", ".json"))
+
+
 def get_scenario(name: str) -> Scenario:
-    """The scenario called ``name``; raises ``ValueError`` listing the valid names."""
-    if name not in SCENARIOS:
-        raise ValueError(
-            f"Expected a scenario name in {sorted(SCENARIOS)}, but got {name!r}."
-        )
-    return SCENARIOS[name]
+    """The built-in scenario called ``name``, or the scenario file at path ``name`` (``.toml``,
+    ``.json``); ``ValueError`` lists the valid names, ``DataError`` names a file it cannot read."""
+    if name in SCENARIOS:
+        return SCENARIOS[name]
+    if is_scenario_file(name):
+        if not os.path.isfile(name):
+            raise DataError(f"Expected a scenario file at {name}, but there is none.")
+        return read_scenario_file(name)
+    raise ValueError(
+        f"Expected a scenario name in {sorted(SCENARIOS)} or a scenario file (.toml, .json), "
+        f"but got {name!r}."
+    )
 
 
 @lru_cache(maxsize=2)
@@ -231,6 +327,8 @@ def build(name: str, seed: int, scale: float = 1.0, source_dir: str | None = Non
     scenario = get_scenario(name)
     if not 0 < scale <= 1:
         raise ValueError(f"Expected `scale` to be in (0, 1], but got {scale}.")
+    if scenario.seed is not None:  # the file fixes the data; the run's seed seeds the models
+        seed = scenario.seed
     rng = np.random.default_rng(seed)
     images, source_classes = load_source(scenario.source, source_dir)
     classes = np.isin(source_classes, scenario.positive).astype(np.int64)
@@ -243,8 +341,9 @@ def build(name: str, seed: int, scale: float = 1.0, source_dir: str | None = Non
     left = np.array([len(p) for p in pools]) - wanted["train"] - wanted["val"]
     if (left < 1).any():
         raise ValueError(
-            f"Scenario {name!r} asks for more class images than {scenario.source!r} has "
-            f"(left over for test: {left.tolist()})."
+            f"Scenario {scenario.name!r} asks for more images of a class than {scenario.source!r} "
+            f"has: train.size and val.size leave {left.tolist()} images of class 0 / 1 for the "
+            "test split; lower the sizes or the priors."
         )
     if scenario.test_size is None:
         wanted["test"] = np.maximum(1, np.round(left * scale).astype(int))
