@@ -57,6 +57,7 @@ class RunSpec:
     source: str | None = None  # where the image source's files are (same images wherever found)
     threads: int = 1  # torch's intra-op threads for the run (recorded in its environment)
     scenario_file: str | None = None  # a scenario file's path (``scenario`` is then its name)
+    data_dir: str | None = None  # a folder of the official layout (``scenario``: folder:<name>@<hash>)
 
     def describe(self) -> dict:
         if split_trainer(self.strategy)[0] == "robust":
@@ -89,18 +90,18 @@ def _run_one(spec: RunSpec, progress: bool) -> dict:
     trainer, strategy_name = split_trainer(spec.strategy)
     strategy_spec = get_spec(strategy_name)
     device = resolve_device(spec.device)
-    data = scenarios.build(spec.scenario_file or spec.scenario, spec.seed, scale=spec.scale,
-                           source_dir=spec.source)
-    train_split = data.splits["train"]
+    splits, data_record = _splits(spec)
+    train_split = splits["train"]
     batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
     clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
     tracker = BatchTracker(batches, clean)
     recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
-    val = tensor_batches(data.splits["val"], device)
-    test = tensor_batches(data.splits["test"], device)
+    scored = {name: tensor_batches(split, device) for name, split in splits.items()
+              if name != "train"}
 
     start = time.perf_counter()
-    models, history, extra = train_models(trainer, tracker, val, recorder, epochs=spec.epochs,
+    models, history, extra = train_models(trainer, tracker, scored["val"], recorder,
+                                          epochs=spec.epochs,
                                           device=device, seed=spec.seed, loop=spec.loop,
                                           progress=progress,
                                           on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
@@ -108,10 +109,23 @@ def _run_one(spec: RunSpec, progress: bool) -> dict:
     return make_row(
         scenario=spec.scenario, strategy=spec.strategy, seed=spec.seed, epochs=spec.epochs,
         scale=spec.scale, device=spec.device, described=spec.describe(),
-        split_scores={"val": scores(models, val, device), "test": scores(models, test, device)},
-        history=history, selection=recorder.epochs, seconds=seconds,
-        data={"kind": "scenario", **data.manifest()}, environment=environment(device),
-        extra=extra)
+        split_scores={name: scores(models, loader, device) for name, loader in scored.items()},
+        history=history, selection=recorder.epochs, seconds=seconds, data=data_record,
+        environment=environment(device), extra=extra)
+
+
+def _splits(spec: RunSpec) -> tuple[dict, dict]:
+    """The run's splits (train, val and test) and what its row records about them: a built
+    scenario's manifest, or a folder as ``noisy-select run`` records it, with its content hash."""
+    if spec.data_dir is not None:
+        from noisy_select import data
+
+        splits = data.check_splits(spec.data_dir)
+        return splits, {**data.data_record(spec.data_dir),
+                        "content_hash": data.content_hash(spec.data_dir)}
+    built = scenarios.build(spec.scenario_file or spec.scenario, spec.seed, scale=spec.scale,
+                            source_dir=spec.source)
+    return built.splits, {"kind": "scenario", **built.manifest()}
 
 
 def _worker_init(parent: int) -> None:
@@ -156,9 +170,16 @@ def results_lock(path: str) -> Iterator[None]:
 
 def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
          epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0,
-         loop: str = "official", source: str | None = None, threads: int = 1) -> list[RunSpec]:
+         loop: str = "official", source: str | None = None, threads: int = 1,
+         data_dir: str | None = None) -> list[RunSpec]:
     """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
-    image sources the scenarios need found (``DataError`` when one is missing)."""
+    image sources the scenarios need found (``DataError`` when one is missing).
+
+    ``data_dir``, a folder of the official layout, is one more scenario: its data is fixed, so
+    its seeds seed the models only; it is scored on its val split (which must be clean: the
+    loop never sees it) and on a test split if it has one. Strategies that read clean labels
+    cannot run on it.
+    """
     from noisy_select.competition import LOOPS
 
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
@@ -173,9 +194,32 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     if any(r.source == "fashion" for r in recipes.values()):
         source = sources.find_fashion(source)
     files = {n: os.path.abspath(n) for n in scenario_names if scenarios.is_scenario_file(n)}
-    return [RunSpec(recipes[sc].name, st, seed, epochs, device, scale, loop, source, threads,
-                    files.get(sc))
-            for sc in scenario_names for seed in seeds for st in strategy_names]
+    specs = [RunSpec(recipes[sc].name, st, seed, epochs, device, scale, loop, source, threads,
+                     files.get(sc))
+             for sc in scenario_names for seed in seeds for st in strategy_names]
+    if data_dir is not None:
+        specs += _folder_specs(data_dir, strategy_names, seeds, epochs=epochs, device=device,
+                               loop=loop, threads=threads)
+    return specs
+
+
+def _folder_specs(data_dir: str, strategy_names: list[str], seeds: list[int], **options
+                  ) -> list[RunSpec]:
+    """The runs of a sweep on a folder of the official layout, checked first."""
+    from noisy_select import data
+
+    state = data.folder_state(data_dir)
+    if state.kind not in ("data", "proxy"):
+        raise DataError(f"Expected {data_dir} to hold train/ and val/ with their labels (the "
+                        "official layout), but it does not; nothing was run.")
+    readers = [n for n in strategy_names if get_spec(split_trainer(n)[1]).oracle]
+    if readers:
+        raise ValueError(f"Strategies {readers} read the clean labels, which data of your own "
+                         "does not have; drop them for -d.")
+    data.check_splits(data_dir)  # bad data (a val split of one class, say) stops here
+    name = f"folder:{os.path.basename(os.path.abspath(data_dir))}@{data.content_hash(data_dir)[:8]}"
+    return [RunSpec(name, st, seed, scale=1.0, data_dir=os.path.abspath(data_dir), **options)
+            for seed in seeds for st in strategy_names]
 
 
 def _rate(rows: list[dict]) -> float | None:

@@ -135,9 +135,10 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
     check_writable(args.summary, "--summary")
     check_writable(args.figures, "--figures", folder=True)
-    specs = bench.plan(_names(args.scenarios), _names(args.strategies), args.seeds,
-                       epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
-                       source=args.source, threads=args.threads)
+    specs = bench.plan(_scenario_names(args, ",".join(SCENARIOS)), _names(args.strategies),
+                       args.seeds, epochs=args.epochs, device=args.device, scale=args.scale,
+                       loop=args.loop, source=args.source, threads=args.threads,
+                       data_dir=args.data)
     rows = bench.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress,
                        backend=args.backend, address=args.address)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
@@ -153,7 +154,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     check_writable(args.summary, "--summary")
     check_writable(json_path, "--summary (its .json copy)")
     table = compare.compare_runs(
-        args.strategies, _names(args.scenarios), args.seeds, results=args.results,
+        args.strategies, _scenario_names(args, DEFAULT_SCENARIO), args.seeds, data_dir=args.data,
+        results=args.results,
         epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
         source=args.source, threads=args.threads, jobs=args.jobs, progress=not args.no_progress,
         backend=args.backend, address=args.address)
@@ -162,6 +164,13 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
     atomic_write(json_path, lambda f: f.write(compare.to_json(table)))
     print(f"Wrote {args.summary} and {json_path} from the rows in {args.results}.")
+
+
+def _scenario_names(args: argparse.Namespace, default: str) -> list[str]:
+    """``--scenarios`` as given; when not given, the default, or none beside ``-d FOLDER``."""
+    if args.scenarios is None:
+        return [] if args.data else _names(default)
+    return _names(args.scenarios)
 
 
 def _cmd_strategies(args: argparse.Namespace) -> None:
@@ -309,8 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def sweep_options(p: argparse.ArgumentParser, scenarios: str, seeds: str) -> None:
         """The options of every command that runs a sweep (bench, compare)."""
-        p.add_argument("--scenarios", default=scenarios,
-                       help="comma-separated built-in names or scenario files (.toml, .json)")
+        p.add_argument("--scenarios", default=None,
+                       help="comma-separated built-in names or scenario files (.toml, .json) "
+                            f"(default: {scenarios}; none when -d is given)")
+        p.add_argument("-d", "--data", default=None,
+                       help="a folder of your own data in the official layout, run as a "
+                            "scenario of its own: scored on its val split, which must be clean; "
+                            "its data is fixed, so --seeds seed the models only")
         p.add_argument("--seeds", type=_seeds, default=seeds,
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
         p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")

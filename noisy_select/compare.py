@@ -84,9 +84,11 @@ def compare(rows: list[dict], strategies: list[str], scenarios: list[str],
 def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
                  results: str, epochs: int, device: str = "auto", scale: float = 1.0,
                  loop: str = "official", source: str | None = None, threads: int = 1,
-                 jobs: int = 1, progress: bool = True, **backend) -> list[dict]:
+                 data_dir: str | None = None, jobs: int = 1, progress: bool = True,
+                 **backend) -> list[dict]:
     """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
-    every strategy with the first, per scenario, on those seeds."""
+    every strategy with the first, per scenario (and on ``data_dir``, a folder of one's own
+    data, when given), on those seeds."""
     from noisy_select import bench
 
     if len(strategies) < 2:
@@ -94,10 +96,11 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
     if len(set(strategies)) < len(strategies):
         raise ValueError(f"Expected different strategies to compare, but got {strategies}.")
     specs = bench.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
-                       loop=loop, source=source, threads=threads)
+                       loop=loop, source=source, threads=threads, data_dir=data_dir)
     rows = bench.sweep(specs, results, jobs=jobs, progress=progress, **backend)
     wanted = set(seeds)
-    return compare([r for r in rows if r["seed"] in wanted], strategies, scenarios, loop)
+    names = list(dict.fromkeys(s.scenario for s in specs))
+    return compare([r for r in rows if r["seed"] in wanted], strategies, names, loop)
 
 
 def markdown(table: list[dict]) -> str:

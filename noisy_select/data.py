@@ -262,6 +262,25 @@ def describe_data(data_dir: str) -> str:
     )
 
 
+def content_hash(data_dir: str) -> str:
+    """SHA-256 of every split's labels files and images, in order: which data a row used."""
+    digest = hashlib.sha256()
+    for split in ("train", "val", "test"):
+        folder = os.path.join(data_dir, split)
+        if not has_split(data_dir, split):
+            continue
+        for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+            if os.path.isfile(os.path.join(folder, name)):
+                digest.update(f"{split}/{name}".encode())
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(f.read())
+        labels = pd.read_csv(os.path.join(folder, TASK_DATASET_LABELS_FILE))
+        for name in labels["file_name"].astype(str):
+            with open(os.path.join(folder, IMAGES_DIR, name), "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
 def data_record(data_dir: str) -> dict:
     """What a result records about the data it used: the proxy's manifest, or for any other
     folder its path and the sizes and label counts of its splits (nobody can tell official
@@ -371,7 +390,7 @@ def read_split(split_dir: str) -> Split:
                 "`Image.open(p).convert('L').resize((28, 28))`."
             )
         images[i] = array
-    labels = df["label"].to_numpy(dtype=np.int64)
+    labels = df["label"].to_numpy(dtype=np.int64).copy()  # writable, for torch
     clean = labels
     if os.path.exists(os.path.join(split_dir, CLEAN_LABELS_FILE)):
         clean_df = read_labels(split_dir, CLEAN_LABELS_FILE)
@@ -381,7 +400,7 @@ def read_split(split_dir: str) -> Split:
                 f"{TASK_DATASET_LABELS_FILE}, in the same order, but they differ; rebuild the "
                 "proxy with `noisy-select data --force`."
             )
-        clean = clean_df["label"].to_numpy(dtype=np.int64)
+        clean = clean_df["label"].to_numpy(dtype=np.int64).copy()
     return Split(images, labels, clean)
 
 

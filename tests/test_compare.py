@@ -118,3 +118,52 @@ def test_strategies_command_lists_oracles_and_exportable_ones(capsys):
     assert "reads them" in lines["oracle-clean-balanced"] and "  no  " in lines["oracle-clean"]
     assert "yes" in lines["your_select_indices"] and "cleanlab" in lines
     assert "reads them" not in lines["cleanlab"]
+
+
+# --- a folder of one's own data as a scenario ---------------------------------------------
+
+def _own_folder(tiny_proxy, tmp_path):
+    import shutil
+
+    root, _ = tiny_proxy
+    own = tmp_path / "own"
+    shutil.copytree(root, own)
+    (own / "manifest.json").unlink()  # now it is just a folder of the official layout
+    shutil.rmtree(own / "test")
+    return own
+
+
+def test_compare_on_a_folder_of_ones_own_data_pairs_loop_seeds(tiny_proxy, tmp_path, capsys):
+    from noisy_select.cli import main
+
+    own = _own_folder(tiny_proxy, tmp_path)
+    out = tmp_path / "r.jsonl"
+    assert main(["compare", "fixed-rates", "adaptive-mpe", "-d", str(own), "--seeds", "0-4",
+                 "--epochs", "1", "-r", str(out), "--summary", str(tmp_path / "c.md"),
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "### folder:own@" in printed and "| `adaptive-mpe` | 5 |" in printed
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 10 and {r["scored_on"] for r in rows} == {"val"}
+    assert {r["data"]["content_hash"] for r in rows} == {rows[0]["data"]["content_hash"]}
+    assert rows[0]["data"]["kind"] == "folder" and rows[0]["data"]["path"] == str(own)
+    # The data is fixed: every seed trains on the same images, in the same order.
+    assert len({r["data"]["splits"]["train"]["size"] for r in rows}) == 1
+
+
+def test_a_folder_that_cannot_be_compared_on_is_refused_before_anything_runs(
+        tiny_proxy, tmp_path, capsys):
+    from noisy_select.cli import main
+
+    own = _own_folder(tiny_proxy, tmp_path)
+    base = ["--seeds", "0", "--epochs", "1", "-r", str(tmp_path / "r.jsonl"), "--summary",
+            str(tmp_path / "c.md")]
+    assert main(["compare", "fixed-rates", "oracle-clean", "-d", str(own), *base]) == 2
+    assert "read the clean labels" in capsys.readouterr().err
+    labels = own / "val" / "dataset_labels.csv"
+    lines = labels.read_text().splitlines()
+    labels.write_text("\n".join([lines[0]] + [ln.rsplit(",", 1)[0] + ",1" for ln in lines[1:]]))
+    assert main(["compare", "fixed-rates", "all", "-d", str(own), *base]) == 3
+    assert "holds class 1 only" in capsys.readouterr().err
+    assert main(["compare", "fixed-rates", "all", "-d", str(tmp_path / "nope"), *base]) == 3
+    assert not (tmp_path / "r.jsonl").exists()
