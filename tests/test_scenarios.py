@@ -93,3 +93,12 @@ def test_bench_runs_a_scenario_file_and_resumes_it(tmp_path, capsys):
     capsys.readouterr()
     assert main(argv) == 0
     assert "0 runs to do" in capsys.readouterr().out
+
+
+def test_the_readme_example_file_is_a_valid_scenario(tmp_path):
+    readme = open(os.path.join(os.path.dirname(scenarios.BUILTIN_DIR), "..", "README.md")).read()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "mine.toml"
+    path.write_text(block)
+    recipe = scenarios.get_scenario(str(path))
+    assert recipe.positive == (1, 8) and recipe.seed == 7 and recipe.test_size is None
