@@ -132,11 +132,14 @@ def _mean_of_models(key: str):
 
 
 def _informative(curves: dict[str, dict[int, np.ndarray]]) -> bool:
-    """False when every curve of a panel is one constant (the precision on a clean scenario)."""
+    """False when a panel has nothing, or when every curve of it is one constant over two
+    epochs or more (the precision on a clean scenario); a single epoch's points are shown."""
     parts = [c for seeds in curves.values() for c in seeds.values()]
     values = np.concatenate(parts) if parts else np.zeros(0)
     values = values[~np.isnan(values)]
-    return values.size > 0 and bool(np.ptp(values) > 1e-9)
+    if values.size == 0:
+        return False
+    return max(len(c) for c in parts) < 2 or bool(np.ptp(values) > 1e-9)
 
 
 def figures(rows: list[dict], fig_dir: str) -> list[str]:
