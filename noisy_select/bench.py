@@ -156,6 +156,7 @@ def results_lock(path: str) -> Iterator[None]:
         yield
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    created = not os.path.exists(path)
     with open(path, "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -165,6 +166,8 @@ def results_lock(path: str) -> Iterator[None]:
         try:
             yield
         finally:
+            if created and os.path.getsize(path) == 0:  # nothing ran: leave no empty file
+                os.remove(path)
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
