@@ -166,8 +166,8 @@ def test_rows_of_an_older_schema_are_refused_with_how_to_rerun(tmp_path, capsys)
     old = {k: v for k, v in _rows()[0].items() if k not in ("schema", "config_hash")}
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(old) + "\n")
-    assert main(["compare", "all", "fixed-rates", "--seeds", "0", "-r", str(results),
-                 "--summary", str(tmp_path / "c.md")]) == 3
+    assert main(["compare", "all", "fixed-rates", "--scenarios", "olympiad", "--seeds", "0",
+                 "-r", str(results), "--summary", str(tmp_path / "c.md")]) == 3
     err = capsys.readouterr().err
     assert "line 1: a row of result schema 1" in err and "-r NEW.jsonl" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]

@@ -46,8 +46,9 @@ def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_p
     rows = _rows({"fixed-rates": [0.7, 0.72, 0.75, 0.7, 0.7], "all": [0.5] * 5})
     results.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "c.md"
-    assert main(["compare", "fixed-rates", "all", "--seeds", "0-4", "--epochs", "1",
-                 "-r", str(results), "--summary", str(out), "--no-progress"]) == 0
+    assert main(["compare", "fixed-rates", "all", "--scenarios", "olympiad", "--seeds", "0-4",
+                 "--epochs", "1", "-r", str(results), "--summary", str(out),
+                 "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "0 runs to do" in printed and "| `all` | 5 | -0.214 |" in printed and "worse" in printed
     table = json.loads((tmp_path / "c.json").read_text())
