@@ -233,6 +233,8 @@ REGISTRY: dict[str, StrategySpec] = {
                      "last batch", ending.EndOfTraining,
                      {"inner": "fixed-rates", "window": 0, "short_batch": True},
                      selects_nothing_at_times=True),
+        _adaptive("x-all-balanced", "every sample, the labels balanced by repetition (balanced "
+                  "error is noise-tolerant: Menon et al. 2015)", rates=(1.0, 1.0)),
         StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
                      "nothing selected in the run's last 50 calls", ending.EndOfTraining,
                      {"inner": "oracle-clean", "window": 50}, oracle=True,
