@@ -42,7 +42,7 @@ from noisy_select.records import (
     split_trainer,
 )
 from noisy_select.strategies import get_spec, make_strategy
-from noisy_select.training import tensor_batches, train_models
+from noisy_select.training import size_warning, tensor_batches, train_models
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,10 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     if data_dir is not None:
         specs += _folder_specs(data_dir, strategy_names, seeds, epochs=epochs, device=device,
                                loop=loop, threads=threads)
+    for recipe in recipes.values():
+        warning = size_warning(round(recipe.train_size * scale), epochs, scale)
+        if warning and seeds and strategy_names:
+            print(f"{recipe.name}: {warning}", file=sys.stderr)
     return specs
 
 

@@ -69,6 +69,7 @@ def run(config: RunConfig) -> dict:
     out = record_path(config)
     checked = find_data(config)
     splits = {name: os.path.join(config.data, name) for name in checked}
+    warn_if_too_small(config, len(checked["train"].labels))
     recorder, train_loader, val_loader = recorded_strategy(config, splits, checked["train"].clean)
     models, history, extra, seconds = train_run(config, recorder, train_loader, val_loader, device)
     split_scores = score_splits(models, splits, device)
@@ -91,6 +92,16 @@ def find_data(config: RunConfig) -> dict:
                      source=config.source)
     print(data.describe_data(config.data))
     return data.check_splits(config.data)
+
+
+def warn_if_too_small(config: RunConfig, train_size: int) -> None:
+    from noisy_select.training import size_warning
+
+    manifest = data.read_manifest(config.data)
+    warning = size_warning(train_size, config.epochs,
+                           scale=manifest.get("scale", 1.0) if manifest else 1.0)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def record_path(config: RunConfig) -> str:

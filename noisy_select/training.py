@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -25,6 +26,36 @@ from noisy_select.scenarios import Split
 
 # Called after each epoch with that epoch's history row (epoch, validation BAC and AUC).
 EpochEnd = Callable[[dict], None]
+# Measured (docs/results/size-check.jsonl): on the olympiad proxy, training on every sample
+# with its *clean* label scored BAC 0.50-0.54 below 20 optimizer steps and 0.56-0.63 at 24;
+# from 30 steps on it learned (0.67-0.78 at 30-48 steps; 0.92 at the full 144).
+LEARNS_FROM_STEPS = 30
+
+
+def optimizer_steps(train_size: int, epochs: int, batch_size: int = BATCH_SIZE) -> int:
+    """Steps of each model in the fixed loop: one per batch and epoch."""
+    return epochs * -(-train_size // batch_size)
+
+
+def size_warning(train_size: int, epochs: int, scale: float = 1.0) -> str | None:
+    """A line saying that a run is too small to learn anything, with the smallest ``--epochs``
+    (at this size) and ``--scale`` (at 6 epochs) that reach ``LEARNS_FROM_STEPS``; None when
+    the run is large enough."""
+    steps = optimizer_steps(train_size, epochs)
+    if steps >= LEARNS_FROM_STEPS:
+        return None
+    batches = -(-train_size // BATCH_SIZE)
+    need_epochs = -(-LEARNS_FROM_STEPS // batches)
+    full = train_size / scale  # the size at --scale 1
+    fewest = (-(-LEARNS_FROM_STEPS // 6) - 1) * BATCH_SIZE + 1  # images for enough batches
+    need_scale = math.ceil(fewest / full * 100) / 100
+    while round(full * need_scale) < fewest and need_scale < 1:
+        need_scale = round(need_scale + 0.01, 2)
+    return (f"warning: this run has {steps} optimizer steps ({epochs} epochs x {batches} "
+            f"batches); below {LEARNS_FROM_STEPS}, even training on the clean labels scored "
+            "about 0.5 on the olympiad proxy (docs/results/size-check.jsonl), so its BAC says "
+            f"little. The smallest run that learns: --epochs {need_epochs} at this size, or "
+            f"--scale {min(need_scale, 1.0):g} with 6 epochs.")
 
 
 class InMemoryLoader:

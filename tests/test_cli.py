@@ -379,3 +379,29 @@ def test_threads_are_set_per_run_and_recorded(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--threads", "0"])
     assert "Expected a whole number >= 1, but got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, steps, epochs, scale", [
+    (["--scale", "0.1", "--epochs", "2"], 6, 10, "0.18"),
+    (["--scale", "0.2", "--epochs", "1"], 5, 6, "0.18"),
+])
+def test_a_run_too_small_to_learn_says_so_before_training_with_the_smallest_that_learns(
+        tmp_path, capsys, argv, steps, epochs, scale):
+    from noisy_select.training import LEARNS_FROM_STEPS, optimizer_steps, size_warning
+
+    assert main(["run", "-d", str(tmp_path / "d"), "-s", "all", "--no-progress", *argv,
+                 "-o", str(tmp_path / "r.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"this run has {steps} optimizer steps" in err
+    assert f"--epochs {epochs} at this size, or --scale {scale} with 6 epochs" in err
+    # The suggestions are the smallest that reach the measured threshold.
+    assert optimizer_steps(round(3000 * float(scale)), 6) >= LEARNS_FROM_STEPS
+    assert optimizer_steps(round(3000 * (float(scale) - 0.01)), 6) < LEARNS_FROM_STEPS
+    assert size_warning(3000, 6) is None and size_warning(10_000, 1) is None
+
+
+def test_bench_names_a_sweep_too_small_to_learn(tmp_path, capsys):
+    assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0", "--scale",
+                 "0.1", "--epochs", "1", "-r", str(tmp_path / "r.jsonl"), "--summary",
+                 str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"), "--no-progress"]) == 0
+    assert "olympiad: warning: this run has 3 optimizer steps" in capsys.readouterr().err
