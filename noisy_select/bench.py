@@ -203,11 +203,17 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     if data_dir is not None:
         specs += _folder_specs(data_dir, strategy_names, seeds, epochs=epochs, device=device,
                                loop=loop, threads=threads)
-    for recipe in recipes.values():
-        warning = size_warning(round(recipe.train_size * scale), epochs, scale)
-        if warning and seeds and strategy_names:
-            print(f"{recipe.name}: {warning}", file=sys.stderr)
     return specs
+
+
+def _warn_if_too_small(todo: list[RunSpec]) -> None:
+    """One line per scenario, scale and epochs of ``todo`` too small to learn anything."""
+    for name, file, scale, epochs in dict.fromkeys(
+            (s.scenario, s.scenario_file, s.scale, s.epochs) for s in todo if s.data_dir is None):
+        recipe = scenarios.get_scenario(file or name)
+        warning = size_warning(round(recipe.train_size * scale), epochs, scale)
+        if warning:
+            print(f"{name}: {warning}", file=sys.stderr)
 
 
 def _folder_specs(data_dir: str, strategy_names: list[str], seeds: list[int], **options
@@ -318,6 +324,7 @@ def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, 
            f"(the mean of the {len(rows)} runs in {out})" if rate and todo else "")
     where = "on Ray" if backend == "ray" else f"with {jobs} process{'es' if jobs > 1 else ''}"
     print(f"{len(todo)} runs to do {where}{eta}.", flush=True)
+    _warn_if_too_small(todo)
     results = _run_ray(ray, todo, address) if ray is not None else _run_pool(todo, jobs)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     end_with_newline(out)
