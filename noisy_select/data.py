@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sys
 from dataclasses import dataclass
 
@@ -440,11 +439,9 @@ def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
 
 
 def google_drive_reachable(timeout: float = 3.0) -> bool:
-    try:
-        socket.create_connection(("drive.google.com", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+    from noisy_select.sources import reachable
+
+    return reachable("drive.google.com", timeout)
 
 
 def download_official(data_dir: str = "data") -> None:

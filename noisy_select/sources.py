@@ -98,12 +98,17 @@ def read_fashion(folder: str) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-def _online(timeout: float = 3.0) -> bool:
+def reachable(host: str, timeout: float = 3.0) -> bool:
+    """Whether ``host`` answers on port 443 (the downloads' one check for a network)."""
     try:
-        socket.create_connection(("github.com", 443), timeout=timeout).close()
+        socket.create_connection((host, 443), timeout=timeout).close()
         return True
     except OSError:
         return False
+
+
+def _online(timeout: float = 3.0) -> bool:
+    return reachable("github.com", timeout)
 
 
 def find_fashion(source: str | None = None, *, download: bool = True) -> str:
