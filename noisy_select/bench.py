@@ -235,10 +235,18 @@ def _folder_specs(data_dir: str, strategy_names: list[str], seeds: list[int], **
             for seed in seeds for st in strategy_names]
 
 
-def _rate(rows: list[dict]) -> float | None:
-    """Mean seconds of one run in ``rows`` (None when there are none)."""
-    seconds = [r["seconds"] for r in rows if isinstance(r.get("seconds"), (int, float))]
-    return sum(seconds) / len(seconds) if seconds else None
+def _estimate(rows: list[dict], todo: list[RunSpec]) -> float | None:
+    """Seconds ``todo`` should take on one process, each run at the mean of the rows of its
+    scenario and scale in ``rows`` (of all rows where it has none); None without any."""
+    seconds: dict[tuple, list[float]] = {}
+    for r in rows:
+        if isinstance(r.get("seconds"), (int, float)):
+            seconds.setdefault((r.get("scenario"), r.get("scale")), []).append(r["seconds"])
+            seconds.setdefault((), []).append(r["seconds"])
+    if not seconds:
+        return None
+    mean = {k: sum(v) / len(v) for k, v in seconds.items()}
+    return sum(mean.get((s.scenario, s.scale), mean[()]) for s in todo)
 
 
 BACKENDS = ("pool", "ray")
@@ -319,9 +327,9 @@ def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, 
     ray = connect_ray(address, jobs) if backend == "ray" and todo else None
     if len(specs) > len(todo):
         print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")
-    rate = _rate(rows)
-    eta = (f", about {rate * len(todo) / jobs / 60:.0f} minutes at {rate:.0f} s per run "
-           f"(the mean of the {len(rows)} runs in {out})" if rate and todo else "")
+    total = _estimate(rows, todo)
+    eta = (f", about {total / min(jobs, len(todo)) / 60:.0f} minutes (each run at the mean time "
+           f"of its scenario's runs in {out})" if total and todo else "")
     where = "on Ray" if backend == "ray" else f"with {jobs} process{'es' if jobs > 1 else ''}"
     print(f"{len(todo)} runs to do {where}{eta}.", flush=True)
     _warn_if_too_small(todo)

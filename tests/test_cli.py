@@ -214,7 +214,17 @@ def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
     # Not a terminal: one plain line per finished run, counted.
     assert "[1/3] olympiad/" in out and "[3/3] olympiad/" in out and "\r" not in out
     assert "1 runs to do with 1 process." in out
-    assert "3 runs to do with 1 process, about 0 minutes at 1 s per run" in out
+    assert "3 runs to do with 1 process, about 0 minutes (each run at the mean time" in out
+
+
+def test_sweep_estimate_times_each_run_by_its_own_scenario():
+    rows = [{"scenario": "olympiad", "scale": 1.0, "seconds": 100},
+            {"scenario": "fashion-tops", "scale": 1.0, "seconds": 500},
+            {"scenario": "fashion-tops", "scale": 1.0, "seconds": 700}]
+    todo = bench.plan(["fashion-tops", "olympiad", "digits"], ["all"], [0])
+    # 600 (fashion-tops' mean) + 100 (olympiad's) + 433.3 (no digits rows: the mean of all)
+    assert bench._estimate(rows, todo) == pytest.approx(600 + 100 + 1300 / 3)
+    assert bench._estimate([], todo) is None
 
 
 def test_sigterm_during_data_force_leaves_no_hidden_folder(tmp_path):
