@@ -1,8 +1,8 @@
-"""A noisy_select rule inside your own training loop, on your own tensors.
+"""A noisy_select strategy inside your own training loop, on your own tensors.
 
-Two networks forward the whole batch, the rule picks from their per-sample losses which samples
+Two networks forward the whole batch, the strategy picks from their per-sample losses which samples
 each network learns from, and each network steps on its own picks, as the competition's loop
-does. Any two models and any optimiser work; the rule only sees the labels and the losses.
+does. Any two models and any optimiser work; the strategy only sees the labels and the losses.
 
     python examples/own_loop.py [--epochs 3] [--scale 1.0]
 
@@ -18,8 +18,8 @@ import torch
 import torch.nn as nn
 from sklearn.metrics import balanced_accuracy_score
 
-from noisy_select import new_select_indices
-from noisy_select.scenarios import build
+from noisy_select import your_select_indices
+from noisy_select.data.scenarios import build
 
 
 def small_model() -> nn.Module:
@@ -32,7 +32,7 @@ def train_pair(x: torch.Tensor, y: torch.Tensor, select, *, epochs: int, batch_s
     torch.manual_seed(seed)
     models = [small_model(), small_model()]
     optimizers = [torch.optim.AdamW(m.parameters(), lr=1e-3) for m in models]
-    criterion = nn.CrossEntropyLoss(reduction="none")  # one loss per sample: the rule needs them
+    criterion = nn.CrossEntropyLoss(reduction="none")  # one loss per sample: the strategy needs them
     for _ in range(epochs):
         for model in models:
             model.train()
@@ -42,7 +42,7 @@ def train_pair(x: torch.Tensor, y: torch.Tensor, select, *, epochs: int, batch_s
             chosen = select(targets, losses)
             for model, optimizer, idx in zip(models, optimizers, chosen):
                 optimizer.zero_grad()
-                if len(idx) > 0:  # a rule may select nothing; then this model skips the step
+                if len(idx) > 0:  # a strategy may select nothing; then this model skips the step
                     criterion(model(inputs[idx]), targets[idx]).mean().backward()
                     optimizer.step()
     return models
@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         return [torch.arange(len(targets))] * 2
 
     scores = {}
-    for name, select in (("every sample", every_sample), ("noisy_select", new_select_indices())):
-        models = train_pair(x, y, select, epochs=args.epochs)  # a fresh rule for every run
+    # The shipped strategy keeps no state; one that does (make_strategy("adaptive-mpe"), from
+    # noisy_select.strategies.registry) needs a fresh copy for every training run.
+    for name, select in (("every sample", every_sample), ("noisy_select", your_select_indices)):
+        models = train_pair(x, y, select, epochs=args.epochs)
         scores[name] = sum(balanced_accuracy(m, x_test, y_test) for m in models) / 2
         print(f"{name}: mean test BAC of the two models {scores[name]:.3f}")
     return scores

@@ -53,7 +53,7 @@ BATCH_SIZE = 128
 WEIGHT_DECAY = 1e-3
 
 # A selection strategy: (targets, [loss_1, loss_2]) -> [indices for model 1, for model 2].
-Strategy = Callable[[torch.Tensor, list[torch.Tensor]], list[torch.Tensor]]
+SelectIndices = Callable[[torch.Tensor, list[torch.Tensor]], list[torch.Tensor]]
 # Runs inside the loop after each epoch: (epoch, model1, model2).
 EpochHook = Callable[[int, nn.Module, nn.Module], None]
 # "seed": the seed notebook's train and execution cell; "official": the organizers' ones.
@@ -217,7 +217,7 @@ def train(
     val_loader: Any,
     num_epochs: int,
     device: torch.device | str,
-    select_indices_fn: Strategy,
+    select_indices_fn: SelectIndices,
     epoch_hook: EpochHook | None = None,
     progress: bool = True,
 ) -> dict:
@@ -273,7 +273,7 @@ def train_official(
     val_loader: Any,
     num_epochs: int,
     device: torch.device | str,
-    select_indices_fn: Strategy,
+    select_indices_fn: SelectIndices,
     *,
     final_evaluation_mode: bool = True,
     epoch_hook: EpochHook | None = None,

@@ -7,17 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-SEED = 123  # the competition's seed (competition.SEED, restated so that this module needs no torch)
-NUM_EPOCHS = 6  # the competition trains 6 epochs (competition.NUM_EPOCHS)
-SHIPPED = "your_select_indices"  # the registered name of the rule this project ships
-DEFAULT_SCENARIO = "olympiad"  # the proxy built when none is named: the competition's structure
-# The realistic scenario (docs/CALIBRATION.md): the default of compare and first in bench.
-HEADLINE_SCENARIO = "fashion-tops"
-TRAINERS = ("fixed", "robust")
-# The fixed loops (competition.LOOPS): the organizers' one, which the platform runs, and the
-# seed notebook's. The organizers' is the default of run, bench and compare: it scores points.
-LOOPS = ("seed", "official")
-DEFAULT_LOOP = "official"
+from noisy_select.constants import DEFAULT_LOOP, LOOPS, NUM_EPOCHS, SEED, SHIPPED, TRAINERS
 
 
 def _option(default, help: str, **extra):

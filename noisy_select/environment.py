@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import torch
 
+from noisy_select.errors import UsageError
+
 
 def resolve_device(device: str | None) -> torch.device:
     """``None`` or ``"auto"``: CUDA when available, else CPU; otherwise the named device."""
@@ -16,9 +18,9 @@ def resolve_device(device: str | None) -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as err:
-        raise ValueError(f"Expected `device` to be 'auto', 'cpu' or 'cuda', but got {device!r}.") from err
+        raise UsageError(f"Expected `device` to be 'auto', 'cpu' or 'cuda', but got {device!r}.") from err
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("Expected a CUDA device, but torch sees none; use --device cpu.")
+        raise UsageError("Expected a CUDA device, but torch sees none; use --device cpu.")
     return resolved
 
 

@@ -11,17 +11,19 @@ import sys
 import time
 from dataclasses import asdict
 
-from noisy_select import data
+from noisy_select.bench.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
 from noisy_select.competition import BATCH_SIZE
-from noisy_select.config import LOOPS, TRAINERS, RunConfig
-from noisy_select.diagnostics import BatchTracker, SelectionRecorder
+from noisy_select.config import RunConfig
+from noisy_select.constants import LOOPS, TRAINERS
+from noisy_select.data import ensure, folders
+from noisy_select.errors import UsageError
 from noisy_select.files import write_json
-from noisy_select.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
-from noisy_select.strategies import get_spec, make_strategy
+from noisy_select.strategies.registry import get_spec, make_strategy
+from noisy_select.train.diagnostics import BatchTracker, SelectionRecorder
 
 
 def trainer_and_strategy(config: RunConfig) -> tuple[str, str]:
-    """The trainer and the selection rule's name: ``-s robust:<name>`` is ``--trainer robust``."""
+    """The trainer and the selection strategy's name: ``-s robust:<name>`` is ``--trainer robust``."""
     trainer, name = split_trainer(config.strategy)
     return ("robust" if config.trainer == "robust" else trainer), name
 
@@ -29,19 +31,19 @@ def trainer_and_strategy(config: RunConfig) -> tuple[str, str]:
 def check_config(config: RunConfig) -> None:
     """Raise ``ValueError`` for a config that cannot run, before anything is read or built."""
     if get_spec(split_trainer(config.strategy)[1]).oracle:
-        raise ValueError(
+        raise UsageError(
             f"Strategy {config.strategy!r} reads the clean labels; run it with noisy-select bench."
         )
     if config.epochs < 1:
-        raise ValueError(f"Expected `epochs` >= 1, but got {config.epochs}.")
+        raise UsageError(f"Expected `epochs` >= 1, but got {config.epochs}.")
     if not 0 < config.scale <= 1:
-        raise ValueError(f"Expected `scale` to be in (0, 1], but got {config.scale}.")
+        raise UsageError(f"Expected `scale` to be in (0, 1], but got {config.scale}.")
     if config.trainer not in TRAINERS:
-        raise ValueError(f"Expected `trainer` in {TRAINERS}, but got {config.trainer!r}.")
+        raise UsageError(f"Expected `trainer` in {TRAINERS}, but got {config.trainer!r}.")
     if trainer_and_strategy(config)[0] == "fixed" and (config.schedule or config.keep_best):
-        raise ValueError("--schedule and --keep-best apply to --trainer robust only.")
+        raise UsageError("--schedule and --keep-best apply to --trainer robust only.")
     if config.loop not in LOOPS:
-        raise ValueError(f"Expected `loop` in {LOOPS}, but got {config.loop!r}.")
+        raise UsageError(f"Expected `loop` in {LOOPS}, but got {config.loop!r}.")
 
 
 def new_record_path(strategy: str, folder: str = "results") -> str:
@@ -81,23 +83,23 @@ def run(config: RunConfig) -> dict:
 
 def find_data(config: RunConfig) -> dict:
     """Fetch or build the data if needed, describe it, and read every split once, so that bad
-    data stops here (``data.check_splits``)."""
-    state = data.folder_state(config.data)
+    data stops here (``folders.check_splits``)."""
+    state = folders.folder_state(config.data)
     if config.scale != 1.0 and state.kind in ("data", "proxy"):
-        built = (data.read_manifest(config.data) or {}).get("scale")
+        built = (folders.read_manifest(config.data) or {}).get("scale")
         if built != config.scale:
-            raise ValueError(f"--scale applies only to a proxy this run builds, but {config.data} "
+            raise UsageError(f"--scale applies only to a proxy this run builds, but {config.data} "
                              "holds data already; drop --scale, or pass a new --data folder.")
-    data.ensure_data(config.data, config.scenario, config.seed, scale=config.scale,
+    ensure.ensure_data(config.data, config.scenario, config.seed, scale=config.scale,
                      source=config.source)
-    print(data.describe_data(config.data))
-    return data.check_splits(config.data)
+    print(folders.describe_data(config.data))
+    return folders.check_splits(config.data)
 
 
 def warn_if_too_small(config: RunConfig, train_size: int) -> None:
-    from noisy_select.training import size_warning
+    from noisy_select.train.training import size_warning
 
-    manifest = data.read_manifest(config.data)
+    manifest = folders.read_manifest(config.data)
     warning = size_warning(train_size, config.epochs,
                            scale=manifest.get("scale", 1.0) if manifest else 1.0)
     if warning:
@@ -131,7 +133,7 @@ def recorded_strategy(config: RunConfig, splits: dict[str, str], clean_train):
 
 def train_run(config: RunConfig, recorder: SelectionRecorder, train_loader, val_loader, device):
     """Train with ``config``'s trainer, a line per epoch; models, history, extra, seconds."""
-    from noisy_select.training import train_models
+    from noisy_select.train.training import train_models
 
     trainer, name = trainer_and_strategy(config)
 
@@ -175,7 +177,7 @@ def make_record(config: RunConfig, device, recorder: SelectionRecorder, split_sc
 
     trainer, name = trainer_and_strategy(config)
     strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
-    manifest = data.read_manifest(config.data)
+    manifest = folders.read_manifest(config.data)
     return make_row(
         scenario=manifest["scenario"]["name"] if manifest else None, strategy=strategy,
         seed=config.seed, epochs=config.epochs, scale=manifest.get("scale", 1.0) if manifest else None,
@@ -184,7 +186,7 @@ def make_record(config: RunConfig, device, recorder: SelectionRecorder, split_sc
                             schedule=config.schedule) if trainer == "robust"
                    else describe(strategy, config.epochs, loop=config.loop)),
         selection=recorder.epochs if manifest else None, seconds=seconds,
-        data=data.data_record(config.data), environment=environment(device),
+        data=folders.data_record(config.data), environment=environment(device),
         extra={"config": asdict(config), **extra})
 
 

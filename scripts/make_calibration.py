@@ -4,11 +4,11 @@ the real task under the organizers' loop (one command).
     python scripts/make_calibration.py [docs/results/calibration.jsonl]
 
 The targets (the real task's figures, docs/TASK.md section 3 and the organizers' reference
-run): training on everything about 0.50; the published rule 0.85-0.90; selecting exactly the
+run): training on everything about 0.50; the published strategy 0.85-0.90; selecting exactly the
 clean samples at least 0.91. Each split was run with those three strategies on seeds 0-2:
 
-    noisy-select bench --scenarios fashion-tops,fashion-garments,fashion-shoes \\
-        -s all,fixed-rates,oracle-clean --seeds 0-2 -j 2 --loop official \\
+    noisy-select bench all fixed-rates oracle-clean \\
+        --scenarios fashion-tops,fashion-garments,fashion-shoes --seeds 0-2 -j 2 --loop official \\
         -r docs/results/calibration.jsonl
 """
 
@@ -16,8 +16,8 @@ import sys
 
 import numpy as np
 
-from noisy_select.records import read_results
-from noisy_select.scenarios import get_scenario
+from noisy_select.bench.records import read_results
+from noisy_select.data.scenarios import get_scenario
 
 TARGETS = {"all": "about 0.50", "fixed-rates": "0.85-0.90", "oracle-clean": ">= 0.91"}
 
@@ -27,7 +27,7 @@ lines = ["# Calibrating the Fashion-MNIST scenarios", "",
          "Produced by `python scripts/make_calibration.py` from "
          f"`{path}` (organizers' loop, 6 epochs, CPU, one thread per run).", "",
          "Targets, from the real task: `all` about 0.50 (both models predict one class), the "
-         "published rule (`fixed-rates`) 0.85-0.90, `oracle-clean` (exactly the clean samples) "
+         "published strategy (`fixed-rates`) 0.85-0.90, `oracle-clean` (exactly the clean samples) "
          "at least 0.91. BAC_mean on each scenario's clean test split (5,000 images at 75% "
          "class 1).", "",
          "| split | class 1 | strategy | target | seed 0 | seed 1 | seed 2 | mean | s/run |",

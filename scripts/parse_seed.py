@@ -1,4 +1,4 @@
-"""Parse the seed notebook's text rendering into ``noisy_select/seed_cells.json``.
+"""Parse the seed notebook's text rendering into ``noisy_select/export/seed_cells.json``.
 
 A one-off: the package data was written by ``python scripts/parse_seed.py SEED.txt``, and
 ``tests/test_notebooks.py`` checks that the copy in ``tests/data/`` still parses to it.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 CODE_MARK = "In [None]:"
 HEADING = re.compile(r"^#{1,3} [A-Z]")
-OUT = Path(__file__).resolve().parents[1] / "noisy_select" / "seed_cells.json"
+OUT = Path(__file__).resolve().parents[1] / "noisy_select" / "export" / "seed_cells.json"
 
 
 def parse_seed_text(text: str) -> list[dict]:

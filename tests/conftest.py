@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from noisy_select.proxy import build_proxy
+from noisy_select.data.proxy import build_proxy
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Rows of the result schema for tests that do not train (the real ``records.make_row``)."""
 
-from noisy_select.records import make_row
+from noisy_select.bench.records import make_row
 
 
 def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):

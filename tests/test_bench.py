@@ -6,9 +6,10 @@ import pytest
 import torch
 from helpers import fake_row
 
-from noisy_select import bench, diagnostics, report
+from noisy_select.bench import report, sweeps
 from noisy_select.cli import main
-from noisy_select.strategies import get_spec, make_strategy
+from noisy_select.strategies.registry import get_spec, make_strategy
+from noisy_select.train import diagnostics
 
 
 def test_selection_counts_on_a_hand_made_batch():
@@ -32,7 +33,7 @@ def test_registry_errors_name_the_valid_strategies():
     with pytest.raises(ValueError, match="clean labels"):
         make_strategy("oracle-clean")
     with pytest.raises(ValueError, match="scenario"):
-        bench.plan(["olympiad", "moon"], ["all"], [0])
+        sweeps.plan(["olympiad", "moon"], ["all"], [0])
 
 
 def test_oracle_clean_selects_exactly_the_correct_samples():
@@ -49,19 +50,19 @@ def test_sweep_resumes_without_rerunning_finished_runs(tmp_path, monkeypatch):
         calls.append(spec.key())
         return fake_row(spec)
 
-    monkeypatch.setattr(bench, "run_one", fake_run)
+    monkeypatch.setattr(sweeps, "run_one", fake_run)
     out = str(tmp_path / "r.jsonl")
-    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
-    bench.sweep(specs[:3], out, progress=False)
+    specs = sweeps.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
+    sweeps.sweep(specs[:3], out, progress=False)
     assert len(calls) == 3
-    rows = bench.sweep(specs, out, progress=False)
+    rows = sweeps.sweep(specs, out, progress=False)
     assert len(calls) == 4 and calls[-1] == specs[3].key()
-    assert len(rows) == 4 and len(bench.read_results(out)) == 4
+    assert len(rows) == 4 and len(sweeps.read_results(out)) == 4
 
 
 def test_tiny_sweep_end_to_end(tmp_path):
     out, md, figs = tmp_path / "r.jsonl", tmp_path / "R.md", tmp_path / "figs"
-    code = main(["bench", "--scenarios", "olympiad", "--strategies", "all,oracle-labels",
+    code = main(["bench", "all", "oracle-labels", "--scenarios", "olympiad",
                  "--seeds", "4", "--epochs", "1", "--scale", "0.1", "--device", "cpu",
                  "-r", str(out), "--summary", str(md), "--figures", str(figs),
                  "--no-progress"])
@@ -83,7 +84,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
     assert noisy["selection"][0]["keep_rate"] == [[1.0, 1.0], [1.0, 1.0]]
     assert noisy["selection"][0]["precision"][0][0] < 0.8  # the label-0 bucket is noisy
     text = md.read_text()
-    assert "`oracle-labels`" in text and "noisy-select bench --scenarios olympiad" in text
+    assert "`oracle-labels`" in text and "noisy-select bench all oracle-labels --scenarios" in text
     assert (figs / "olympiad-official.png").stat().st_size > 1000
     assert {r["loop"] for r in rows} == {"official"} and "## olympiad, official loop" in text
 
@@ -91,7 +92,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
 def test_both_loops_in_one_results_file_are_kept_apart(tmp_path, capsys):
     out = tmp_path / "r.jsonl"
     for loop in ("seed", "official"):
-        assert main(["bench", "--scenarios", "olympiad", "--strategies", "fixed-rates",
+        assert main(["bench", "fixed-rates", "--scenarios", "olympiad",
                      "--seeds", "1", "--epochs", "1", "--scale", "0.1", "--device", "cpu",
                      "--loop", loop, "-r", str(out), "--summary", str(tmp_path / "R.md"),
                      "--figures", str(tmp_path / "figs"), "--no-progress"]) == 0
@@ -106,7 +107,7 @@ def test_both_loops_in_one_results_file_are_kept_apart(tmp_path, capsys):
     assert {p.name for p in (tmp_path / "figs").iterdir()} == {"olympiad-seed.png",
                                                                "olympiad-official.png"}
     capsys.readouterr()
-    assert main(["bench", "--scenarios", "olympiad", "--strategies", "fixed-rates", "--seeds",
+    assert main(["bench", "fixed-rates", "--scenarios", "olympiad", "--seeds",
                  "1", "--epochs", "1", "--scale", "0.1", "--loop", "seed", "-r", str(out),
                  "--summary", str(tmp_path / "R.md"), "--figures", str(tmp_path / "figs"),
                  "--no-progress"]) == 0
@@ -134,21 +135,21 @@ def test_summary_table_arithmetic():
 
 
 def test_speed_measures_a_call_and_a_step(capsys):
-    from noisy_select.speed import measure, seed_select_indices
+    from noisy_select.bench.speed import measure, seed_select_indices
 
     result = measure(torch.device("cpu"), "fixed-rates", repeats=5)
     assert 0 < result["call_s"] < result["step_s"] and 0 < result["seed_call_s"]
     assert result["share_of_step"] == pytest.approx(result["call_s"] / result["step_s"])
     targets = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
     peer = torch.arange(8, dtype=torch.float32)
-    # The seed's rule keeps int(4 * 0.85) = 3 of each class by the peer's loss.
+    # The seed's strategy keeps int(4 * 0.85) = 3 of each class by the peer's loss.
     assert sorted(seed_select_indices(targets, [peer, peer])[0].tolist()) == [0, 1, 2, 4, 5, 6]
     assert main(["speed", "--strategy", "all", "--device", "cpu", "--repeats", "5"]) == 0
     assert "us/call" in capsys.readouterr().out
 
 
 def _rows(seeds=(0, 1)):
-    return [fake_row(bench.RunSpec("olympiad", "all", s, epochs=1)) for s in seeds]
+    return [fake_row(sweeps.RunSpec("olympiad", "all", s, epochs=1)) for s in seeds]
 
 
 def test_summary_command_reads_results_files_and_run_records(tmp_path):
@@ -174,13 +175,13 @@ def test_rows_of_an_older_schema_are_refused_with_how_to_rerun(tmp_path, capsys)
 
 
 def test_a_changed_config_is_run_again_not_skipped(tmp_path, monkeypatch):
-    spec = bench.RunSpec("olympiad", "fixed-rates", 0, epochs=1)
+    spec = sweeps.RunSpec("olympiad", "fixed-rates", 0, epochs=1)
     stale = {**fake_row(spec), "config_hash": "0123456789ab"}
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(stale) + "\n")
     ran = []
-    monkeypatch.setattr(bench, "run_one", lambda s, progress=False: ran.append(s) or fake_row(s))
-    bench.sweep([spec], str(results), progress=False)
+    monkeypatch.setattr(sweeps, "run_one", lambda s, progress=False: ran.append(s) or fake_row(s))
+    sweeps.sweep([spec], str(results), progress=False)
     assert ran == [spec]
 
 
@@ -209,10 +210,10 @@ def test_a_truncated_last_line_is_skipped_and_its_run_is_run_again(tmp_path, cap
                  "--figures", str(tmp_path / "f")]) == 0
     assert "line 2: skipped a truncated last row" in capsys.readouterr().err
     ran = []
-    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: ran.append(spec) or
+    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: ran.append(spec) or
                         rows[spec.seed])
-    specs = bench.plan(["olympiad"], ["all"], [0, 1], epochs=1)
-    out = bench.sweep(specs, str(results), progress=False)
+    specs = sweeps.plan(["olympiad"], ["all"], [0, 1], epochs=1)
+    out = sweeps.sweep(specs, str(results), progress=False)
     assert [s.seed for s in ran] == [1] and [r["seed"] for r in out] == [0, 1]
     assert [json.loads(line)["seed"] for line in results.read_text().splitlines()] == [0, 1]
 
@@ -221,9 +222,9 @@ def test_a_complete_last_row_without_its_newline_is_kept(tmp_path, monkeypatch):
     rows = _rows()
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(rows[0]))
-    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: rows[spec.seed])
-    bench.sweep(bench.plan(["olympiad"], ["all"], [0, 1], epochs=1), str(results), progress=False)
-    assert [r["seed"] for r in bench.read_results(str(results))] == [0, 1]
+    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: rows[spec.seed])
+    sweeps.sweep(sweeps.plan(["olympiad"], ["all"], [0, 1], epochs=1), str(results), progress=False)
+    assert [r["seed"] for r in sweeps.read_results(str(results))] == [0, 1]
 
 
 def test_figures_show_the_seed_spread_merge_identical_rules_and_drop_constant_panels(tmp_path):
@@ -232,10 +233,10 @@ def test_figures_show_the_seed_spread_merge_identical_rules_and_drop_constant_pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from noisy_select import report
+    from noisy_select.bench import report
 
     def row(strategy, seed, bac, precision=1.0):
-        spec = bench.RunSpec("clean", strategy, seed)
+        spec = sweeps.RunSpec("clean", strategy, seed)
         r = fake_row(spec, bac_mean=bac)
         r["history"] = [{"epoch": e, "val_bac_1": bac, "val_bac_2": bac, "val_auc_1": 0.9,
                          "val_auc_2": 0.9 + 0.01 * e} for e in (1, 2)]
@@ -264,7 +265,7 @@ def test_figures_show_the_seed_spread_merge_identical_rules_and_drop_constant_pa
 
 
 def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
-    from noisy_select.report import line_style
+    from noisy_select.bench.report import line_style
 
     colors = {"fixed-rates": "red", "oracle-clean": "blue"}
     assert line_style("your_select_indices", colors)["color"] == "black"
@@ -276,14 +277,14 @@ def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
 def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
     """cleanlab's own fork-based pool used to fail inside the bench's spawned processes."""
     pytest.importorskip("cleanlab")
-    specs = bench.plan(["olympiad"], ["cleanlab"], [0, 1], epochs=2, device="cpu", scale=0.1)
-    rows = bench.sweep(specs, str(tmp_path / "r.jsonl"), jobs=2, progress=False)
+    specs = sweeps.plan(["olympiad"], ["cleanlab"], [0, 1], epochs=2, device="cpu", scale=0.1)
+    rows = sweeps.sweep(specs, str(tmp_path / "r.jsonl"), jobs=2, progress=False)
     assert sorted(r["seed"] for r in rows) == [0, 1]
     assert all(len(r["selection"]) == 2 for r in rows)  # epoch 2 ran on cleanlab's flags
 
 
 def test_the_same_run_twice_gives_identical_rows():
-    spec = bench.RunSpec("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
-    first, second = bench.run_one(spec), bench.run_one(spec)
+    spec = sweeps.RunSpec("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
+    first, second = sweeps.run_one(spec), sweeps.run_one(spec)
     for key in ("scores", "history", "selection", "config_hash", "data"):
         assert first[key] == second[key]

@@ -9,7 +9,7 @@ import time
 import pytest
 from helpers import fake_row
 
-from noisy_select import bench
+from noisy_select.bench import sweeps
 from noisy_select.cli import build_parser, main
 
 
@@ -42,7 +42,7 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
 
 
 def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(tmp_path):
-    """Each run starts the rule with fresh state (a leak would carry the clean run's estimates)."""
+    """Each run starts the strategy with fresh state (a leak would carry the clean run's estimates)."""
     clean, noisy = tmp_path / "clean", tmp_path / "noisy"
     assert main(["data", "--data", str(clean), "--scenario", "clean", "--scale", "0.1"]) == 0
     assert main(["data", "--data", str(noisy), "--scale", "0.1", "--seed", "1"]) == 0
@@ -55,8 +55,8 @@ def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(
 
 def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
     """Same scenario, seed and strategy: the bench's in-memory batches and run's PNG files."""
-    spec = bench.RunSpec("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
-    row = bench.run_one(spec)
+    spec = sweeps.RunSpec("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
+    row = sweeps.run_one(spec)
     assert main(["run", "-d", str(tmp_path / "d"), "--scale", "0.1", "--seed", "3", "--epochs",
                  "2", "-s", "fixed-rates", "--device", "cpu", "-o", str(tmp_path / "r.json"),
                  "--no-progress"]) == 0
@@ -68,12 +68,12 @@ def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
 
 
 def test_bench_runs_start_with_fresh_state():
-    spec_clean = bench.RunSpec("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
-    spec_noisy = bench.RunSpec("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
+    spec_clean = sweeps.RunSpec("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
+    spec_noisy = sweeps.RunSpec("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
                                scale=0.1)
-    alone = bench.run_one(spec_noisy)
-    bench.run_one(spec_clean)
-    after = bench.run_one(spec_noisy)
+    alone = sweeps.run_one(spec_noisy)
+    sweeps.run_one(spec_clean)
+    after = sweeps.run_one(spec_noisy)
     assert after["bac_mean"] == alone["bac_mean"] and after["selection"] == alone["selection"]
 
 
@@ -117,10 +117,14 @@ def test_data_command_writes_a_scenario(tmp_path, capsys):
     assert "force" in capsys.readouterr().err
 
 
-def test_old_option_spellings_still_work_with_a_deprecation_line(tmp_path, capsys):
-    assert main(["data", "--out", str(tmp_path / "d"), "--scale", "0.1"]) == 0
-    assert "`--out` is deprecated here" in capsys.readouterr().err
-    assert (tmp_path / "d" / "manifest.json").exists()
+@pytest.mark.parametrize("argv", [["data", "--out", "d"], ["bench", "-s", "all"],
+                                  ["summary", "--out", "s.md"]])
+def test_the_old_spellings_are_gone(tmp_path, capsys, argv):
+    # data --out, bench --out and summary --out went in 0.2.0 (README, changelog), and bench
+    # takes its strategies as compare does: as names after the command.
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -160,20 +164,13 @@ def test_the_cli_restates_the_competition_seed_faithfully():
     assert cli.SEED == competition.SEED
 
 
-def test_help_needs_no_torch():
-    code = ("import sys\nfrom noisy_select.cli import main\ntry:\n    main(['--help'])\n"
-            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().endswith("False")
-
-
 def test_ctrl_c_in_run_prints_one_line_and_writes_nothing(tiny_proxy, tmp_path, capsys, monkeypatch):
-    import noisy_select.training
+    import noisy_select.train.training
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(noisy_select.training, "train_models", interrupted)
+    monkeypatch.setattr(noisy_select.train.training, "train_models", interrupted)
     assert _run(tiny_proxy[0], tmp_path / "r" / "run.json", "--no-progress") == 130
     err = capsys.readouterr().err
     assert "noisy-select run: interrupted" in err and "Traceback" not in err
@@ -197,19 +194,19 @@ def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
             raise KeyboardInterrupt
         return fake_row(spec)
 
-    monkeypatch.setattr(bench, "run_one", second_interrupts)
+    monkeypatch.setattr(sweeps, "run_one", second_interrupts)
     results = tmp_path / "r.jsonl"
-    assert main(["bench", "--scenarios", "olympiad", "-s", "all,fixed-rates", "--seeds", "0",
+    assert main(["bench", "all", "fixed-rates", "--scenarios", "olympiad", "--seeds", "0",
                  "-r", str(results), "--no-progress"]) == 130
     assert "interrupted" in capsys.readouterr().err
-    assert [r["strategy"] for r in bench.read_results(str(results))] == ["all"]
+    assert [r["strategy"] for r in sweeps.read_results(str(results))] == ["all"]
 
 
 def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(bench, "run_one", lambda spec, progress=False: fake_row(spec))
-    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
-    bench.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
-    bench.sweep(specs, str(tmp_path / "r.jsonl"))
+    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: fake_row(spec))
+    specs = sweeps.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
+    sweeps.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
+    sweeps.sweep(specs, str(tmp_path / "r.jsonl"))
     out = capsys.readouterr().out
     # Not a terminal: one plain line per finished run, counted.
     assert "[1/3] olympiad/" in out and "[3/3] olympiad/" in out and "\r" not in out
@@ -221,12 +218,13 @@ def test_sweep_estimate_times_each_run_by_its_own_scenario():
     rows = [{"scenario": "olympiad", "scale": 1.0, "seconds": 100},
             {"scenario": "fashion-tops", "scale": 1.0, "seconds": 500},
             {"scenario": "fashion-tops", "scale": 1.0, "seconds": 700}]
-    todo = bench.plan(["fashion-tops", "olympiad", "digits"], ["all"], [0])
+    todo = sweeps.plan(["fashion-tops", "olympiad", "digits"], ["all"], [0])
     # 600 (fashion-tops' mean) + 100 (olympiad's) + 433.3 (no digits rows: the mean of all)
-    assert bench._estimate(rows, todo) == pytest.approx(600 + 100 + 1300 / 3)
-    assert bench._estimate([], todo) is None
+    assert sweeps._estimate(rows, todo) == pytest.approx(600 + 100 + 1300 / 3)
+    assert sweeps._estimate([], todo) is None
 
 
+@pytest.mark.slow
 def test_sigterm_during_data_force_leaves_no_hidden_folder(tmp_path):
     root = tmp_path / "d"
     assert main(["data", "--data", str(root), "--scale", "0.1"]) == 0
@@ -306,11 +304,11 @@ def test_bench_and_compare_write_a_scratch_file_unless_the_evidence_is_named():
 
 
 def test_a_second_sweep_on_the_same_results_file_is_refused(tmp_path, capsys):
-    from noisy_select import bench
+    from noisy_select.bench import sweeps
 
     out = tmp_path / "r.jsonl"
-    with bench.results_lock(str(out)):
-        assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0",
+    with sweeps.results_lock(str(out)):
+        assert main(["bench", "all", "--scenarios", "olympiad", "--seeds", "0",
                      "--scale", "0.1", "--epochs", "1", "-r", str(out), "--summary",
                      str(tmp_path / "R.md"), "--figures", str(tmp_path / "f")]) == 3
     err = capsys.readouterr().err
@@ -331,13 +329,14 @@ def _alive(pid):
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_bench_workers_end_with_their_parent_however_it_dies(tmp_path, sig):
     out = tmp_path / "r.jsonl"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "noisy_select", "bench", "--scenarios", "olympiad", "-s",
-         "all,fixed-rates", "--seeds", "0-9", "--scale", "0.1", "--epochs", "2", "-j", "2",
+        [sys.executable, "-m", "noisy_select", "bench", "--scenarios", "olympiad", "all",
+         "fixed-rates", "--seeds", "0-9", "--scale", "0.1", "--epochs", "2", "-j", "2",
          "-r", str(out), "--summary", str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"),
          "--no-progress"], stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -379,7 +378,7 @@ def test_run_says_which_split_estimates_the_platforms_score(tiny_proxy, tmp_path
 
 def test_threads_are_set_per_run_and_recorded(tmp_path, capsys):
     out = tmp_path / "r.jsonl"
-    assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0", "--scale",
+    assert main(["bench", "all", "--scenarios", "olympiad", "--seeds", "0", "--scale",
                  "0.1", "--epochs", "1", "--threads", "2", "-r", str(out), "--summary",
                  str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"), "--no-progress"]) == 0
     assert json.loads(out.read_text())["environment"]["threads"] == 2
@@ -397,7 +396,7 @@ def test_threads_are_set_per_run_and_recorded(tmp_path, capsys):
 ])
 def test_a_run_too_small_to_learn_says_so_before_training_with_the_smallest_that_learns(
         tmp_path, capsys, argv, steps, epochs, scale):
-    from noisy_select.training import LEARNS_FROM_STEPS, optimizer_steps, size_warning
+    from noisy_select.train.training import LEARNS_FROM_STEPS, optimizer_steps, size_warning
 
     assert main(["run", "-d", str(tmp_path / "d"), "-s", "all", "--no-progress", *argv,
                  "-o", str(tmp_path / "r.json")]) == 0
@@ -411,7 +410,7 @@ def test_a_run_too_small_to_learn_says_so_before_training_with_the_smallest_that
 
 
 def test_bench_names_a_sweep_too_small_to_learn(tmp_path, capsys):
-    assert main(["bench", "--scenarios", "olympiad", "-s", "all", "--seeds", "0", "--scale",
+    assert main(["bench", "all", "--scenarios", "olympiad", "--seeds", "0", "--scale",
                  "0.1", "--epochs", "1", "-r", str(tmp_path / "r.jsonl"), "--summary",
                  str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"), "--no-progress"]) == 0
     assert "olympiad: warning: this run has 3 optimizer steps" in capsys.readouterr().err

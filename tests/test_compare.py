@@ -5,12 +5,12 @@ import pytest
 from helpers import fake_row
 from scipy import stats
 
-from noisy_select import bench, compare
+from noisy_select.bench import compare, sweeps
 from noisy_select.cli import main
 
 
 def _rows(values: dict[str, list[float]], scenario="olympiad"):
-    return [fake_row(bench.RunSpec(scenario, name, seed, epochs=1), bac_mean=v)
+    return [fake_row(sweeps.RunSpec(scenario, name, seed, epochs=1), bac_mean=v)
             for name, vs in values.items() for seed, v in enumerate(vs)]
 
 
@@ -64,8 +64,8 @@ def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_p
     (["compare", "all", "magic"], "Unknown strategy 'magic'"),
     (["compare", "all", "all"], "different strategies"),
     (["bench", "--backend", "ray", "--address", "127.0.0.1:1", "--scenarios", "olympiad",
-      "-s", "all", "--seeds", "0"], "nothing answers there"),
-    (["bench", "--address", "127.0.0.1:1", "-s", "all"], "--backend ray only"),
+      "all", "--seeds", "0"], "nothing answers there"),
+    (["bench", "all", "--address", "127.0.0.1:1"], "--backend ray only"),
 ])
 def test_bad_compare_and_backend_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv,
                                                                      message):
@@ -79,7 +79,7 @@ def test_ray_backend_without_ray_names_the_extra(tmp_path, capsys, monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "ray", None)
-    assert main(["bench", "--backend", "ray", "--scenarios", "olympiad", "-s", "all",
+    assert main(["bench", "all", "--backend", "ray", "--scenarios", "olympiad",
                  "--seeds", "0", "-r", str(tmp_path / "r.jsonl")]) == 2
     assert "pip install -e '.[ray]'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -89,22 +89,23 @@ def _comparable(row):
     return {k: v for k, v in row.items() if k not in ("seconds", "environment")}
 
 
+@pytest.mark.slow
 def test_a_local_ray_sweep_gives_the_pool_rows(tmp_path):
     pytest.importorskip("ray")
-    specs = bench.plan(["olympiad"], ["all", "fixed-rates"], [2], epochs=1, device="cpu",
+    specs = sweeps.plan(["olympiad"], ["all", "fixed-rates"], [2], epochs=1, device="cpu",
                        scale=0.1)
-    pool = bench.sweep(specs, str(tmp_path / "pool.jsonl"), jobs=2, progress=False)
-    ray_rows = bench.sweep(specs, str(tmp_path / "ray.jsonl"), jobs=2, progress=False,
+    pool = sweeps.sweep(specs, str(tmp_path / "pool.jsonl"), jobs=2, progress=False)
+    ray_rows = sweeps.sweep(specs, str(tmp_path / "ray.jsonl"), jobs=2, progress=False,
                            backend="ray")
     key = lambda r: r["strategy"]  # noqa: E731
     assert [_comparable(r) for r in sorted(ray_rows, key=key)] == [
         _comparable(r) for r in sorted(pool, key=key)]
     # Resume works the same: nothing left to run.
-    assert len(bench.sweep(specs, str(tmp_path / "ray.jsonl"), progress=False, backend="ray")) == 2
+    assert len(sweeps.sweep(specs, str(tmp_path / "ray.jsonl"), progress=False, backend="ray")) == 2
 
 
 def test_summary_pairs_the_shipped_rule_with_each_anchor():
-    from noisy_select.report import shipped_against_anchors
+    from noisy_select.bench.report import shipped_against_anchors
 
     rows = _rows({"your_select_indices": [0.8, 0.82, 0.85, 0.8, 0.8],
                   "fixed-rates": [0.7, 0.75, 0.8, 0.7, 0.7], "oracle-clean": [0.9] * 5})

@@ -196,8 +196,8 @@ def test_official_loop_outside_final_mode_reads_val_and_returns_its_metrics(caps
 
 def test_official_cell_seeds_again_before_training():
     """train_pair(loop="official") is the organizers' execution cell: seed, build, seed again."""
-    from noisy_select import scenarios
-    from noisy_select.training import tensor_batches, train_pair
+    from noisy_select.data import scenarios
+    from noisy_select.train.training import tensor_batches, train_pair
 
     data = scenarios.build("olympiad", 0, scale=0.05)
     loader = tensor_batches(data.splits["train"], torch.device("cpu"))

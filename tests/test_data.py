@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from noisy_select import data
+from noisy_select import errors
 from noisy_select.cli import main
+from noisy_select.data import ensure, folders
 
 
 def _official_layout(root, splits=("train", "val"), n=4):
@@ -35,8 +36,8 @@ def test_the_proxy_is_built_into_a_new_or_empty_folder(tmp_path, setup):
         root.mkdir()
     if setup == "readme only":
         (root / "README.md").write_text("mine")
-    state = data.ensure_data(str(root), scale=0.1)
-    assert state.kind == "proxy" and data.has_split(str(root), "train")
+    state = ensure.ensure_data(str(root), scale=0.1)
+    assert state.kind == "proxy" and folders.has_split(str(root), "train")
     if setup == "readme only":
         assert (root / "README.md").read_text() == "mine"
 
@@ -44,21 +45,21 @@ def test_the_proxy_is_built_into_a_new_or_empty_folder(tmp_path, setup):
 def test_a_proxy_there_is_used_as_it_is(tiny_proxy):
     root, _ = tiny_proxy
     before = os.stat(root / "train" / "dataset_labels.csv").st_mtime_ns
-    assert data.ensure_data(str(root)).kind == "proxy"
+    assert ensure.ensure_data(str(root)).kind == "proxy"
     assert os.stat(root / "train" / "dataset_labels.csv").st_mtime_ns == before
 
 
 def test_a_proxy_of_another_scenario_is_an_error(tiny_proxy):
     root, _ = tiny_proxy
-    with pytest.raises(data.DataError, match="'symmetric'.*holds 'olympiad'.*Drop --scenario"):
-        data.ensure_data(str(root), "symmetric")
+    with pytest.raises(errors.DataError, match="'symmetric'.*holds 'olympiad'.*Drop --scenario"):
+        ensure.ensure_data(str(root), "symmetric")
 
 
 def test_official_layout_is_used_and_a_scenario_for_it_is_an_error(tmp_path):
     root = _official_layout(tmp_path / "own")
-    assert data.ensure_data(str(root)).kind == "data"
-    with pytest.raises(data.DataError, match="official layout"):
-        data.ensure_data(str(root), "olympiad")
+    assert ensure.ensure_data(str(root)).kind == "data"
+    with pytest.raises(errors.DataError, match="official layout"):
+        ensure.ensure_data(str(root), "olympiad")
 
 
 @pytest.mark.parametrize("case, missing", [
@@ -106,10 +107,10 @@ def test_download_refuses_a_folder_with_other_files(tmp_path, capsys):
 
 def test_a_proxy_missing_a_split_is_rebuilt_from_its_manifest(tmp_path):
     root = tmp_path / "d"
-    data.ensure_data(str(root), "digits", seed=4, scale=0.3)
+    ensure.ensure_data(str(root), "digits", seed=4, scale=0.3)
     labels = (root / "val" / "dataset_labels.csv").read_text()
     (root / "val" / "dataset_labels.csv").unlink()
-    data.ensure_data(str(root))
+    ensure.ensure_data(str(root))
     assert (root / "val" / "dataset_labels.csv").read_text() == labels
 
 
@@ -130,8 +131,8 @@ def _split(tmp_path, images):
 def test_images_the_loader_cannot_batch_are_refused_with_their_row(tmp_path, image, shown):
     good = Image.fromarray(np.zeros((28, 28), np.uint8), mode="L")
     root = _split(tmp_path, {"a.png": good, "b.png": image})
-    with pytest.raises(data.DataError, match=rf"b.png \(row 3 of .*dataset_labels.csv\).*{shown}"):
-        data.read_split(str(root))
+    with pytest.raises(errors.DataError, match=rf"b.png \(row 3 of .*dataset_labels.csv\).*{shown}"):
+        folders.read_split(str(root))
 
 
 def test_an_rgb_image_stops_run_before_training(tmp_path, capsys):
@@ -161,8 +162,8 @@ def test_a_header_only_labels_file_is_refused(tmp_path, tiny_proxy, capsys, prox
 def test_a_labels_error_names_the_row_as_the_csv_shows_it(tmp_path):
     root = _official_layout(tmp_path / "own")
     (root / "train" / "dataset_labels.csv").write_text("file_name,label\n0.png,0\n1.png,7\n")
-    with pytest.raises(data.DataError, match=r"row 3 \(1.png\) has label 7"):
-        data.read_split(str(root / "train"))
+    with pytest.raises(errors.DataError, match=r"row 3 \(1.png\) has label 7"):
+        folders.read_split(str(root / "train"))
 
 
 def test_a_scale_that_empties_a_split_is_refused_and_writes_nothing(tmp_path, capsys):
@@ -174,7 +175,7 @@ def test_a_scale_that_empties_a_split_is_refused_and_writes_nothing(tmp_path, ca
 
 def test_own_data_is_recorded_as_what_it_is(tmp_path):
     root = _official_layout(tmp_path / "own", n=6)
-    record = data.data_record(str(root))
+    record = folders.data_record(str(root))
     assert record["kind"] == "folder" and record["path"] == str(root)
     assert record["splits"]["train"] == {"size": 6, "label_counts": [3, 3]}
     assert "official" not in json.dumps(record)
@@ -201,9 +202,9 @@ def test_a_manifest_the_package_did_not_write_makes_nothing_replaceable(tmp_path
         assert "was not written by noisy_select, so it counts as your data" in err
         assert "--force" not in err and len(err.strip().splitlines()) == 1
         assert _snapshot(root) == before
-    assert data.folder_state(str(root)).kind == "data"
-    assert data.read_manifest(str(root)) is None
-    assert data.data_record(str(root))["kind"] == "folder"  # `run` records it as the user's
+    assert folders.folder_state(str(root)).kind == "data"
+    assert folders.read_manifest(str(root)) is None
+    assert folders.data_record(str(root))["kind"] == "folder"  # `run` records it as the user's
 
 
 def test_run_on_own_data_with_a_foreign_manifest_trains_on_it(tmp_path, capsys):
@@ -221,7 +222,7 @@ def test_run_on_own_data_with_a_foreign_manifest_trains_on_it(tmp_path, capsys):
 def test_an_edited_proxy_is_the_users_and_is_never_replaced(tmp_path, capsys):
     root = tmp_path / "p"
     assert main(["data", "-d", str(root), "--scale", "0.1"]) == 0
-    assert data.folder_state(str(root)).kind == "proxy"
+    assert folders.folder_state(str(root)).kind == "proxy"
     labels = root / "train" / "dataset_labels.csv"
     labels.write_text(labels.read_text().replace(",1\n", ",0\n", 1))  # the user relabels one
     (root / "val" / "my_notes.txt").write_text("keep me")
@@ -258,7 +259,7 @@ def test_a_file_listed_twice_with_different_labels_names_both_rows(tmp_path, cap
 def test_the_same_row_twice_is_a_warning_line(tmp_path, capsys):
     root = _official_layout(tmp_path / "own")
     _labels_csv(root, "train", "0.png,0\n1.png,1\n1.png,1\n2.png,0\n")
-    assert len(data.read_labels(str(root / "train"))) == 4
+    assert len(folders.read_labels(str(root / "train"))) == 4
     err = capsys.readouterr().err
     assert err.startswith("warning:") and "lists 1.png twice" in err and err.count("\n") == 1
 
@@ -278,7 +279,7 @@ def test_one_class_where_two_are_needed_is_an_error(tmp_path, capsys, split, tex
 def test_unusual_spellings_of_a_label_are_read_and_said_once(tmp_path, capsys):
     root = _official_layout(tmp_path / "own")
     _labels_csv(root, "train", "0.png,0\n1.png, 1\n2.png,1.0\n3.png,0\n")
-    assert data.read_labels(str(root / "train"))["label"].astype(int).tolist() == [0, 1, 1, 0]
+    assert folders.read_labels(str(root / "train"))["label"].astype(int).tolist() == [0, 1, 1, 0]
     err = capsys.readouterr().err
     assert "label ' 1' in row 3 was read as 1 (and 1 more labels like it)" in err
     assert err.count("\n") == 1
@@ -287,8 +288,8 @@ def test_unusual_spellings_of_a_label_are_read_and_said_once(tmp_path, capsys):
 def test_an_empty_label_cell_says_it_has_no_label(tmp_path):
     root = _official_layout(tmp_path / "own")
     _labels_csv(root, "train", "0.png,0\n1.png,\n2.png,1\n3.png,0\n")
-    with pytest.raises(data.DataError, match=r"row 3 \(1.png\) has no label"):
-        data.read_labels(str(root / "train"))
+    with pytest.raises(errors.DataError, match=r"row 3 \(1.png\) has no label"):
+        folders.read_labels(str(root / "train"))
 
 
 def test_scale_on_existing_data_is_refused(tmp_path, capsys):

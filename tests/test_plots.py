@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from noisy_select import plots  # noqa: E402
+from noisy_select.bench import plots  # noqa: E402
 
 
 def test_one_colour_per_model_and_one_line_style_per_label_in_every_panel():

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from noisy_select import data, proxy, scenarios
+from noisy_select import errors
+from noisy_select.data import folders, proxy, scenarios
 
 
 def test_olympiad_counts_and_realised_noise():
@@ -58,12 +59,12 @@ def test_written_proxy_is_the_competition_layout(tiny_proxy):
         assert list(df.columns) == ["file_name", "label"]
         img = Image.open(root / split / "data" / df.file_name[0])
         assert img.size == (28, 28) and img.mode == "L"
-        loaded = data.read_split(str(root / split))
+        loaded = folders.read_split(str(root / split))
         assert len(loaded.labels) == manifest["counts"][split]["size"]
     saved = json.loads((root / "manifest.json").read_text())
     assert saved["scenario"]["noise"] == [[0.9, 0.1], [0.484, 0.516]]
     assert saved["seed"] == 0
-    train = data.read_split(str(root / "train"))
+    train = folders.read_split(str(root / "train"))
     assert int((train.labels != train.clean).sum()) == manifest["counts"]["train"]["wrong_labels"]
 
 
@@ -100,6 +101,35 @@ def test_a_failed_build_leaves_nothing_behind(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
+def _tree(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("failing_rename", [1, 3, 6])
+def test_a_rebuild_that_fails_while_swapping_leaves_the_old_proxy_whole(tmp_path, monkeypatch,
+                                                                        failing_rename):
+    root = tmp_path / "d"
+    proxy.build_proxy(str(root), "olympiad", 0, scale=0.1)
+    (root / "README.md").write_text("mine")
+    before = _tree(root)
+    replace, calls = os.replace, [0]
+
+    def interrupted(src, dst):
+        calls[0] += 1
+        if calls[0] == failing_rename:  # the 8 renames: 4 entries aside, then 4 in
+            raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        proxy.build_proxy(str(root), "olympiad", 5, scale=0.1, force=True)
+    monkeypatch.setattr(os, "replace", replace)
+    assert _tree(root) == before  # the old proxy, byte for byte, and the user's README
+    proxy.build_proxy(str(root), "olympiad", 5, scale=0.1, force=True)
+    assert _tree(root) != before and (root / "README.md").read_text() == "mine"
+    assert folders.folder_state(str(root)).kind == "proxy"
+
+
 def _make_split(tmp_path, rows, images=True):
     root = tmp_path / "split"
     (root / "data").mkdir(parents=True)
@@ -111,31 +141,31 @@ def _make_split(tmp_path, rows, images=True):
 
 
 def test_missing_labels_file_is_named(tmp_path):
-    with pytest.raises(data.DataError, match="dataset_labels.csv"):
-        data.read_split(str(tmp_path))
+    with pytest.raises(errors.DataError, match="dataset_labels.csv"):
+        folders.read_split(str(tmp_path))
 
 
 def test_csv_without_the_columns_is_named(tmp_path):
     root = _make_split(tmp_path, {"name": ["a.png"], "y": [0]}, images=False)
-    with pytest.raises(data.DataError, match=r"lacks \['file_name', 'label'\]"):
-        data.read_split(str(root))
+    with pytest.raises(errors.DataError, match=r"lacks \['file_name', 'label'\]"):
+        folders.read_split(str(root))
 
 
 def test_label_outside_zero_one_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [1, 2]})
-    with pytest.raises(data.DataError, match="b.png.*label 2"):
-        data.read_split(str(root))
+    with pytest.raises(errors.DataError, match="b.png.*label 2"):
+        folders.read_split(str(root))
 
 
 def test_missing_image_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png", "b.png"], "label": [0, 1]})
     os.remove(root / "data" / "b.png")
-    with pytest.raises(data.DataError, match="b.png.*missing"):
-        data.read_split(str(root))
+    with pytest.raises(errors.DataError, match="b.png.*missing"):
+        folders.read_split(str(root))
 
 
 def test_unreadable_image_is_named(tmp_path):
     root = _make_split(tmp_path, {"file_name": ["a.png"], "label": [0]})
     (root / "data" / "a.png").write_bytes(b"not a png")
-    with pytest.raises(data.DataError, match="Could not read the image .*a.png"):
-        data.read_split(str(root))
+    with pytest.raises(errors.DataError, match="Could not read the image .*a.png"):
+        folders.read_split(str(root))

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from noisy_select import robust
 from noisy_select.cli import main
+from noisy_select.train import robust
 
 
 def test_default_schedule_mirrors_the_seed_shape():

@@ -3,12 +3,13 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from noisy_select import scenarios
 from noisy_select.cli import main
+from noisy_select.data import scenarios
 
 OLYMPIAD = os.path.join(scenarios.BUILTIN_DIR, "olympiad.toml")
 
@@ -84,7 +85,7 @@ def test_a_bad_scenario_file_is_one_line_naming_the_key_and_writes_nothing(tmp_p
 def test_bench_runs_a_scenario_file_and_resumes_it(tmp_path, capsys):
     path = tmp_path / "mine.toml"
     shutil.copy(OLYMPIAD, path)
-    argv = ["bench", "--scenarios", str(path), "-s", "all", "--seeds", "0", "--scale", "0.1",
+    argv = ["bench", "all", "--scenarios", str(path), "--seeds", "0", "--scale", "0.1",
             "--epochs", "1", "-r", str(tmp_path / "r.jsonl"), "--summary", str(tmp_path / "R.md"),
             "--figures", str(tmp_path / "f"), "--no-progress"]
     assert main(argv) == 0
@@ -96,7 +97,7 @@ def test_bench_runs_a_scenario_file_and_resumes_it(tmp_path, capsys):
 
 
 def test_the_readme_example_file_is_a_valid_scenario(tmp_path):
-    readme = open(os.path.join(os.path.dirname(scenarios.BUILTIN_DIR), "..", "README.md")).read()
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     path = tmp_path / "mine.toml"
     path.write_text(block)

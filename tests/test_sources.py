@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from noisy_select import scenarios, sources
 from noisy_select.cli import main
+from noisy_select.data import scenarios, sources
 from noisy_select.errors import DataError
 
 

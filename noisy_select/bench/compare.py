@@ -1,0 +1,129 @@
+"""Paired comparisons of strategies over seeds, with bootstrap confidence intervals.
+
+Two strategies run on the same scenario and seed see the same data draw and the same model
+initialisation, so their difference on that seed is far less noisy than either score. For
+each scenario, ``compare`` takes the seeds both strategies have, the per-seed differences
+``other - baseline`` of BAC_mean, and a percentile bootstrap 95% interval of their mean
+(seeded, 10,000 resamples of the seeds).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from noisy_select.errors import UsageError
+
+RESAMPLES = 10_000
+TIE = 1e-9  # a per-seed difference this small is a tie
+# A percentile bootstrap over fewer seeds is far too narrow to decide anything.
+MIN_SEEDS = 5
+
+
+def bootstrap_ci(values, *, resamples: int = RESAMPLES, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values (n,)``; (nan, nan) when empty."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(resamples, values.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(means, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def by_seed(rows: list[dict], scenario: str, strategy: str, loop: str | None = None
+            ) -> dict[int, float]:
+    """BAC_mean per seed of one (scenario, strategy), under ``loop`` when given; a seed run
+    twice keeps its last row."""
+    return {r["seed"]: r["bac_mean"] for r in rows
+            if r["scenario"] == scenario and r["strategy"] == strategy
+            and (loop is None or r.get("loop") == loop)}
+
+
+def paired(rows: list[dict], scenario: str, baseline: str, other: str, loop: str | None = None,
+           **bootstrap) -> dict:
+    """``other`` against ``baseline`` on the seeds both ran on ``scenario`` (under ``loop``)."""
+    a, b = by_seed(rows, scenario, baseline, loop), by_seed(rows, scenario, other, loop)
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([b[s] - a[s] for s in seeds])
+    lo, hi = bootstrap_ci(diff, **bootstrap)
+    return {
+        "scenario": scenario, "loop": loop, "baseline": baseline, "strategy": other,
+        "seeds": seeds,
+        "mean_diff": float(diff.mean()) if seeds else float("nan"), "ci_low": lo, "ci_high": hi,
+        "wins": int((diff > TIE).sum()), "losses": int((diff < -TIE).sum()),
+        "ties": int((np.abs(diff) <= TIE).sum()),
+        "baseline_mean": float(np.mean([a[s] for s in seeds])) if seeds else float("nan"),
+        "baseline_worst": float(min(a[s] for s in seeds)) if seeds else float("nan"),
+        "mean": float(np.mean([b[s] for s in seeds])) if seeds else float("nan"),
+        "worst": float(min(b[s] for s in seeds)) if seeds else float("nan"),
+        "per_seed": {str(s): float(d) for s, d in zip(seeds, diff)},
+    }
+
+
+def verdict(row: dict) -> str:
+    """What the interval says: better, worse, or not told apart by these seeds (and nothing
+    from fewer than ``MIN_SEEDS`` paired seeds)."""
+    if len(row["seeds"]) < MIN_SEEDS:
+        return f"too few seeds (< {MIN_SEEDS})"
+    if row["ci_low"] > 0:
+        return "better"
+    if row["ci_high"] < 0:
+        return "worse"
+    return "not told apart"
+
+
+def compare(rows: list[dict], strategies: list[str], scenarios: list[str],
+            loop: str | None = None) -> list[dict]:
+    """Every strategy after the first against the first, per scenario (under ``loop``)."""
+    return [paired(rows, sc, strategies[0], other, loop)
+            for sc in scenarios for other in strategies[1:]]
+
+
+def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
+                 results: str, epochs: int, device: str = "auto", scale: float = 1.0,
+                 loop: str = "official", source: str | None = None, threads: int = 1,
+                 data_dir: str | None = None, jobs: int = 1, progress: bool = True,
+                 **backend) -> list[dict]:
+    """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
+    every strategy with the first, per scenario (and on ``data_dir``, a folder of one's own
+    data, when given), on those seeds."""
+    from noisy_select.bench import sweeps
+
+    if len(strategies) < 2:
+        raise UsageError(f"Expected at least two strategies to compare, but got {strategies}.")
+    if len(set(strategies)) < len(strategies):
+        raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
+    specs = sweeps.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
+                       loop=loop, source=source, threads=threads, data_dir=data_dir)
+    rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, **backend)
+    wanted = set(seeds)
+    names = list(dict.fromkeys(s.scenario for s in specs))
+    return compare([r for r in rows if r["seed"] in wanted], strategies, names, loop)
+
+
+def markdown(table: list[dict]) -> str:
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in table):
+        part = [r for r in table if r["scenario"] == scenario]
+        base = part[0]["baseline"]
+        loop = f" ({part[0]['loop']} loop)" if part[0].get("loop") else ""
+        lines += [f"### {scenario}{loop}: against `{base}`", "",
+                  "| strategy | seeds | mean diff | 95% CI | wins / losses / ties | mean | worst "
+                  f"| `{base}` mean | `{base}` worst | verdict |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in part:
+            lines.append(
+                f"| `{r['strategy']}` | {len(r['seeds'])} | {r['mean_diff']:+.3f} | "
+                f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['wins']} / {r['losses']} / "
+                f"{r['ties']} | {r['mean']:.3f} | {r['worst']:.3f} | {r['baseline_mean']:.3f} | "
+                f"{r['baseline_worst']:.3f} | {verdict(r)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_json(table: list[dict]) -> str:
+    return json.dumps([{**r, "verdict": verdict(r)} for r in table], indent=2)

@@ -1,0 +1,243 @@
+"""Summaries of bench results: a Markdown table and figures, read from the results file."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from noisy_select.constants import SHIPPED
+from noisy_select.errors import UsageError
+
+ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching", "cleanlab")
+CEILINGS = ("oracle-clean", "oracle-clean-balanced")
+
+
+def line_style(name: str, anchor_colors: dict) -> dict:
+    """How a strategy is drawn: the shipped strategy bold black, anchors and oracles in colour
+    (oracles dashed), everything else thin grey, so the comparison that matters stands out."""
+    if name == SHIPPED:
+        return {"color": "black", "lw": 2.6, "zorder": 5}
+    if name in anchor_colors:
+        dashed = name.startswith("oracle")
+        return {"color": anchor_colors[name], "lw": 1.6, "ls": "--" if dashed else "-", "zorder": 4}
+    return {"color": "0.7", "lw": 0.9, "zorder": 2}
+
+
+def display_names(rows: list[dict]) -> list[dict]:
+    """Rows as the tables show them: the scenario names its loop (``olympiad, official loop``),
+    so that no table mixes the two loops; and a strategy name run with more than one config
+    under one loop (the code changed between runs) becomes ``name@hash``."""
+    rows = [{**r, "scenario": f"{r['scenario']}, {r['loop']} loop"} if r.get("loop") else r
+            for r in rows]
+    hashes: dict[tuple, set] = {}
+    for r in rows:
+        hashes.setdefault((r["strategy"], r.get("loop")), set()).add(r.get("config_hash"))
+    return [{**r, "strategy": f"{r['strategy']}@{r.get('config_hash')}"}
+            if len(hashes[(r["strategy"], r.get("loop"))]) > 1 else r for r in rows]
+
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """One row per (scenario, strategy): BAC_mean over seeds and points.
+
+    Columns: ``mean``, ``ci_low`` / ``ci_high`` (bootstrap 95% interval of the mean over seeds),
+    ``worst`` (lowest seed), ``points`` (mean), ``seeds``, ``seconds`` (mean wall time of one
+    run) and ``gap_closed``: the share of the gap between the best anchor and the better of the
+    two clean-sample oracles that the strategy closes (for non-anchors).
+    """
+    from noisy_select.bench.compare import bootstrap_ci
+
+    df = pd.DataFrame(display_names(rows))
+    if df.empty:
+        raise UsageError("Expected bench results to summarise, but got none.")
+    if "seconds" not in df:
+        df["seconds"] = np.nan
+    table = df.groupby(["scenario", "strategy"], sort=False, dropna=False).agg(
+        mean=("bac_mean", "mean"), worst=("bac_mean", "min"), points=("points", "mean"),
+        seeds=("seed", "nunique"), seconds=("seconds", "mean"),
+    ).reset_index()
+    cis = [bootstrap_ci(df[(df.scenario == r.scenario) & (df.strategy == r.strategy)].bac_mean)
+           for r in table.itertuples()]
+    table["ci_low"], table["ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
+    gaps = []
+    for _, row in table.iterrows():
+        same = table[table.scenario == row.scenario].set_index("strategy")["mean"]
+        anchors = same[same.index.isin(ANCHORS)]
+        oracles = same[same.index.isin(CEILINGS)]
+        closed = np.nan
+        if (row.strategy not in ANCHORS and "oracle" not in row.strategy and len(anchors)
+                and len(oracles) and oracles.max() > anchors.max()):
+            closed = (row["mean"] - anchors.max()) / (oracles.max() - anchors.max())
+        gaps.append(closed)
+    table["gap_closed"] = gaps
+    return table
+
+
+def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") -> str:
+    """The table as Markdown, one section per scenario, with the command that made it."""
+    lines = [f"# {title}", "", "Produced by:", "", "```bash", command, "```", "",
+             "BAC_mean is the mean balanced accuracy of the two models on the scenario's clean "
+             "test split after the last epoch; mean over seeds with a bootstrap 95% interval "
+             "(10,000 resamples of the seeds), worst = lowest seed; points as the competition "
+             "computes them; gap closed = share of the gap between the best anchor "
+             f"({', '.join(f'`{a}`' for a in ANCHORS)}) and the better of "
+             f"{' and '.join(f'`{c}`' for c in CEILINGS)}.", ""]
+    for scenario, part in table.groupby("scenario", sort=False):
+        lines += [f"## {scenario}", "",
+                  "| strategy | BAC_mean | 95% CI | worst seed | points | gap closed | seeds | s/run |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for _, r in part.sort_values("mean", ascending=False).iterrows():
+            gap = "" if np.isnan(r.gap_closed) else f"{100 * r.gap_closed:.0f}%"
+            seconds = "" if np.isnan(r.seconds) else f"{r.seconds:.0f}"
+            ci = f"[{r.ci_low:.3f}, {r.ci_high:.3f}]" if r.seeds > 1 else ""
+            lines.append(f"| `{r.strategy}` | {r['mean']:.3f} | {ci} "
+                         f"| {r.worst:.3f} | {r.points:.1f} | {gap} | {r.seeds} | {seconds} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _per_seed(rows: list[dict], scenario: str, value) -> dict[str, dict[int, np.ndarray]]:
+    """Per strategy, ``value(row) -> (epochs,)`` of each seed (rows that lack what ``value``
+    reads, such as a run's record on data without clean labels, are left out)."""
+    out: dict[str, dict[int, np.ndarray]] = {}
+    for r in rows:
+        if r["scenario"] != scenario:
+            continue
+        try:
+            curve = np.array(value(r), dtype=float)
+        except (KeyError, TypeError):
+            continue
+        out.setdefault(r["strategy"], {})[r["seed"]] = curve
+    return out
+
+
+def _same_runs(rows: list[dict], scenario: str) -> dict[str, list[str]]:
+    """Strategies whose rows on ``scenario`` are identical on every seed (the same scores and
+    history: the same selections), grouped under the first name; each name once."""
+    fingerprints: dict[str, tuple] = {}
+    for r in rows:
+        if r["scenario"] == scenario:
+            fingerprints.setdefault(r["strategy"], ())
+            fingerprints[r["strategy"]] += ((r["seed"], r["bac_1"], r["bac_2"],
+                                              json.dumps(r.get("history"), sort_keys=True)),)
+    groups: dict[tuple, list[str]] = {}
+    for name, fp in fingerprints.items():
+        groups.setdefault(tuple(sorted(fp)), []).append(name)
+    return {names[0]: names for names in groups.values()}
+
+
+def _mean_of_models(key: str):
+    return lambda r: [(h[f"{key}_1"] + h[f"{key}_2"]) / 2 for h in r["history"]]
+
+
+def _informative(curves: dict[str, dict[int, np.ndarray]]) -> bool:
+    """False when a panel has nothing, or when every curve of it is one constant over two
+    epochs or more (the precision on a clean scenario); a single epoch's points are shown."""
+    parts = [c for seeds in curves.values() for c in seeds.values()]
+    values = np.concatenate(parts) if parts else np.zeros(0)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return False
+    return max(len(c) for c in parts) < 2 or bool(np.ptp(values) > 1e-9)
+
+
+def figures(rows: list[dict], fig_dir: str) -> list[str]:
+    """Per scenario: validation BAC and AUC per epoch (threshold against ranking), and the
+    selection's precision per label per epoch.
+
+    Each strategy is its mean over seeds with a band from its worst to its best seed, the seed
+    count in the legend; strategies whose runs are identical are drawn once under all their
+    names; a panel where every curve is the same constant is left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = display_names(rows)
+    os.makedirs(fig_dir, exist_ok=True)
+    paths = []
+    names = list(dict.fromkeys(r["strategy"] for r in rows))
+    highlighted = [n for n in names if n in ANCHORS or n.startswith("oracle")]
+    anchor_colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(highlighted)}
+    panels = [("validation BAC (mean of both models)", "BAC", _mean_of_models("val_bac")),
+              ("validation AUC (mean of both models)", "AUC", _mean_of_models("val_auc"))]
+    for cls in (0, 1):
+        panels.append((f"precision of the selection, label {cls}", "share correctly labelled",
+                       lambda r, c=cls: [np.nanmean([m[c] for m in e["precision"]])
+                                         for e in r["selection"]]))
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        groups = _same_runs(rows, scenario)
+        shown = [(title, ylabel, curves) for title, ylabel, value in panels
+                 if _informative(curves := _per_seed(rows, scenario, value))]
+        if not shown:
+            continue
+        fig, axes = plt.subplots(1, len(shown), figsize=(5.2 * len(shown), 4.2), squeeze=False)
+        for ax, (title, ylabel, curves) in zip(axes[0], shown):
+            for first, same in groups.items():
+                if first not in curves:
+                    continue
+                # The shipped strategy's style wins when it is one of the identical names.
+                style = line_style(SHIPPED if SHIPPED in same else first, anchor_colors)
+                seeds = np.array(list(curves[first].values()))
+                x = np.arange(1, seeds.shape[1] + 1)
+                label = f"{' = '.join(same)} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})"
+                ax.plot(x, np.nanmean(seeds, axis=0), marker="o", ms=3, label=label, **style)
+                if len(seeds) > 1:
+                    ax.fill_between(x, np.nanmin(seeds, axis=0), np.nanmax(seeds, axis=0),
+                                    color=style["color"], alpha=0.12, lw=0)
+            ax.set(title=f"{scenario}: {title}" if ax is axes[0][0] else title, xlabel="epoch",
+                   ylabel=ylabel)
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1),
+                           title="mean; band: worst to best seed", title_fontsize=7)
+        slug = scenario.replace(" loop", "").replace(", ", "-").replace(" ", "-")
+        path = os.path.join(fig_dir, f"{slug}.png")
+        fig.savefig(path, bbox_inches="tight", dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def shipped_against_anchors(rows: list[dict]) -> str:
+    """Markdown: the shipped strategy paired with each anchor and oracle on every scenario where
+    both ran (empty when the shipped strategy is not in ``rows``)."""
+    from noisy_select.bench import compare
+
+    rows = display_names(rows)
+    table = []
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        names = {r["strategy"] for r in rows if r["scenario"] == scenario}
+        if SHIPPED not in names:
+            continue
+        for other in (*ANCHORS, *CEILINGS):
+            if other in names:
+                table.append(compare.paired(rows, scenario, other, SHIPPED))
+    if not table:
+        return ""
+    lines = ["## The shipped strategy against each anchor (paired seeds)", "",
+             f"Each line: `{SHIPPED}` minus the named strategy, per seed, averaged over the seeds; "
+             "a 95% interval that excludes 0 is a real difference, one that spans 0 is not told "
+             "apart by these seeds.", ""]
+    for r in table:
+        lines.append(f"- {r['scenario']}: vs `{r['baseline']}`: {r['mean_diff']:+.3f} "
+                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] over {len(r['seeds'])} seeds, "
+                     f"{r['wins']} wins / {r['losses']} losses / {r['ties']} ties: "
+                     f"{compare.verdict(r)}")
+    return "\n".join(lines) + "\n"
+
+
+def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
+              extra: str = "") -> pd.DataFrame:
+    """Write the Markdown summary (with the shipped strategy's paired comparisons, then ``extra``
+    Markdown) and the figures; returns the table."""
+    from noisy_select.files import atomic_write
+
+    table = summary_table(rows)
+    paths = figures(rows, fig_dir)
+    text = markdown(table, command) + "\n" + shipped_against_anchors(rows) + extra
+    rel = [os.path.relpath(p, os.path.dirname(os.path.abspath(md_path))) for p in paths]
+    text += "\n## Figures\n\n" + "\n".join(f"![{os.path.basename(p)}]({p})" for p in rel) + "\n"
+    atomic_write(md_path, lambda f: f.write(text))
+    return table

@@ -1,0 +1,374 @@
+"""`noisy-select bench`: scenarios x strategies x seeds through the fixed loop, in memory.
+
+Each run is a pure function of (scenario, strategy, seed, epochs, device, scale): the seed
+draws the scenario's data and seeds the models. Runs use the competition's ``train`` with
+identical semantics; images are decoded once into tensors instead of per epoch, which gives
+the same batches in the same order and the same random draws (``training.InMemoryLoader``).
+Results are appended as one JSON line per run (``records``), so a sweep can be resumed; a
+run whose strategy or trainer config changed is run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+
+from noisy_select.bench.records import (
+    check_results_file,
+    describe,
+    end_with_newline,
+    make_row,
+    read_results,
+    row_key,
+    scores,
+    split_trainer,
+)
+from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
+from noisy_select.data import scenarios, sources
+from noisy_select.environment import environment, resolve_device
+from noisy_select.errors import DataError, UsageError
+from noisy_select.strategies.registry import get_spec, make_strategy
+from noisy_select.train.diagnostics import BatchTracker, SelectionRecorder
+from noisy_select.train.training import size_warning, tensor_batches, train_models
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    scenario: str
+    strategy: str  # a registered name, or robust:<name> for the robust trainer
+    seed: int  # draws the scenario's data (split and noise) and seeds the models
+    epochs: int = NUM_EPOCHS
+    device: str = "auto"
+    scale: float = 1.0  # shrinks every split (tests)
+    loop: str = "official"  # competition.LOOPS: the organizers' loop (the platform's) or the seed's
+    source: str | None = None  # where the image source's files are (same images wherever found)
+    threads: int = 1  # torch's intra-op threads for the run (recorded in its environment)
+    scenario_file: str | None = None  # a scenario file's path (``scenario`` is then its name)
+    data_dir: str | None = None  # a folder of the official layout (``scenario``: folder:<name>@<hash>)
+
+    def describe(self) -> dict:
+        if split_trainer(self.strategy)[0] == "robust":
+            return describe(self.strategy, self.epochs)
+        return describe(self.strategy, self.epochs, loop=self.loop)
+
+    def key(self) -> tuple:
+        """What makes two runs the same run: the row's ``KEY_FIELDS``."""
+        described = self.describe()
+        return (self.scenario, self.strategy, described["loop"], self.seed, self.epochs,
+                self.scale, described["config_hash"])
+
+
+def run_one(spec: RunSpec, progress: bool = False) -> dict:
+    """Train and score one (scenario, strategy, seed); returns the result row.
+
+    ``robust:<strategy>`` trains with ``robust.train_robust`` (default schedule, teachers
+    scored) and ``<strategy>`` choosing the supervised samples; other names use the fixed loop.
+    The same scenario, seed and strategy through ``noisy-select run`` give the same scores.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(spec.threads)
+    try:
+        return _run_one(spec, progress)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _run_one(spec: RunSpec, progress: bool) -> dict:
+    trainer, strategy_name = split_trainer(spec.strategy)
+    strategy_spec = get_spec(strategy_name)
+    device = resolve_device(spec.device)
+    splits, data_record = _splits(spec)
+    train_split = splits["train"]
+    batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
+    clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
+    tracker = BatchTracker(batches, clean)
+    recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
+    scored = {name: tensor_batches(split, device) for name, split in splits.items()
+              if name != "train"}
+
+    start = time.perf_counter()
+    models, history, extra = train_models(trainer, tracker, scored["val"], recorder,
+                                          epochs=spec.epochs,
+                                          device=device, seed=spec.seed, loop=spec.loop,
+                                          progress=progress,
+                                          on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
+    seconds = time.perf_counter() - start
+    return make_row(
+        scenario=spec.scenario, strategy=spec.strategy, seed=spec.seed, epochs=spec.epochs,
+        scale=spec.scale, device=spec.device, described=spec.describe(),
+        split_scores={name: scores(models, loader, device) for name, loader in scored.items()},
+        history=history, selection=recorder.epochs, seconds=seconds, data=data_record,
+        environment=environment(device), extra=extra)
+
+
+def _splits(spec: RunSpec) -> tuple[dict, dict]:
+    """The run's splits (train, val and test) and what its row records about them: a built
+    scenario's manifest, or a folder as ``noisy-select run`` records it, with its content hash."""
+    if spec.data_dir is not None:
+        from noisy_select.data import folders
+
+        splits = folders.check_splits(spec.data_dir)
+        return splits, {**folders.data_record(spec.data_dir),
+                        "content_hash": folders.content_hash(spec.data_dir)}
+    built = scenarios.build(spec.scenario_file or spec.scenario, spec.seed, scale=spec.scale,
+                            source_dir=spec.source)
+    return built.splits, {"kind": "scenario", **built.manifest()}
+
+
+def _worker_init(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing semaphore; a worker that is terminated would
+    # leave it registered, and multiprocessing would report it as leaked. Bars are off here.
+    tqdm.set_lock(threading.RLock())
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """End this worker as soon as its parent is gone, however it died (even ``kill -9``, which
+    leaves no chance to stop the workers): an orphan is re-parented, so its parent changes."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(1)
+
+
+@contextlib.contextmanager
+def results_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on the results file ``path`` (created if missing) for a sweep; a
+    second writer is refused at once with ``DataError`` (two sweeps would train and store the
+    same runs twice). No lock where the platform has no ``flock`` (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    created = not os.path.exists(path)
+    with open(path, "a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataError(f"Another noisy-select sweep is writing to {path}; wait for it to "
+                            "finish, or pass another --results.") from None
+        try:
+            yield
+        finally:
+            if created and os.path.getsize(path) == 0:  # nothing ran: leave no empty file
+                os.remove(path)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
+         epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0,
+         loop: str = "official", source: str | None = None, threads: int = 1,
+         data_dir: str | None = None) -> list[RunSpec]:
+    """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
+    image sources the scenarios need found (``DataError`` when one is missing).
+
+    ``data_dir``, a folder of the official layout, is one more scenario: its data is fixed, so
+    its seeds seed the models only; it is scored on its val split (which must be clean: the
+    loop never sees it) and on a test split if it has one. Strategies that read clean labels
+    cannot run on it.
+    """
+    from noisy_select.competition import LOOPS
+
+    recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
+    for name in strategy_names:
+        get_spec(split_trainer(name)[1])
+    if epochs < 1:
+        raise UsageError(f"Expected `epochs` >= 1, but got {epochs}.")
+    if loop not in LOOPS:
+        raise UsageError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
+    if threads < 1:
+        raise UsageError(f"Expected `threads` >= 1, but got {threads}.")
+    if any(r.source == "fashion" for r in recipes.values()):
+        source = sources.find_fashion(source)
+    files = {n: os.path.abspath(n) for n in scenario_names if scenarios.is_scenario_file(n)}
+    specs = [RunSpec(recipes[sc].name, st, seed, epochs, device, scale, loop, source, threads,
+                     files.get(sc))
+             for sc in scenario_names for seed in seeds for st in strategy_names]
+    if data_dir is not None:
+        specs += _folder_specs(data_dir, strategy_names, seeds, epochs=epochs, device=device,
+                               loop=loop, threads=threads)
+    return specs
+
+
+def _warn_if_too_small(todo: list[RunSpec]) -> None:
+    """One line per scenario, scale and epochs of ``todo`` too small to learn anything."""
+    for name, file, scale, epochs in dict.fromkeys(
+            (s.scenario, s.scenario_file, s.scale, s.epochs) for s in todo if s.data_dir is None):
+        recipe = scenarios.get_scenario(file or name)
+        warning = size_warning(round(recipe.train_size * scale), epochs, scale)
+        if warning:
+            print(f"{name}: {warning}", file=sys.stderr)
+
+
+def _folder_specs(data_dir: str, strategy_names: list[str], seeds: list[int], **options
+                  ) -> list[RunSpec]:
+    """The runs of a sweep on a folder of the official layout, checked first."""
+    from noisy_select.data import folders
+
+    state = folders.folder_state(data_dir)
+    if state.kind not in ("data", "proxy"):
+        raise DataError(f"Expected {data_dir} to hold train/ and val/ with their labels (the "
+                        "official layout), but it does not; nothing was run.")
+    readers = [n for n in strategy_names if get_spec(split_trainer(n)[1]).oracle]
+    if readers:
+        raise UsageError(f"Strategies {readers} read the clean labels, which data of your own "
+                         "does not have; drop them for -d.")
+    folders.check_splits(data_dir)  # bad data (a val split of one class, say) stops here
+    name = f"folder:{os.path.basename(os.path.abspath(data_dir))}@{folders.content_hash(data_dir)[:8]}"
+    return [RunSpec(name, st, seed, scale=1.0, data_dir=os.path.abspath(data_dir), **options)
+            for seed in seeds for st in strategy_names]
+
+
+def _estimate(rows: list[dict], todo: list[RunSpec]) -> float | None:
+    """Seconds ``todo`` should take on one process, each run at the mean of the rows of its
+    scenario and scale in ``rows`` (of all rows where it has none); None without any."""
+    seconds: dict[tuple, list[float]] = {}
+    for r in rows:
+        if isinstance(r.get("seconds"), (int, float)):
+            seconds.setdefault((r.get("scenario"), r.get("scale")), []).append(r["seconds"])
+            seconds.setdefault((), []).append(r["seconds"])
+    if not seconds:
+        return None
+    mean = {k: sum(v) / len(v) for k, v in seconds.items()}
+    return sum(mean.get((s.scenario, s.scale), mean[()]) for s in todo)
+
+
+BACKENDS = ("pool", "ray")
+
+
+def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
+    """Rows of ``todo`` as they finish, in this process (``jobs == 1``) or a process pool."""
+    if jobs <= 1:
+        for spec in todo:
+            yield run_one(spec)
+        return
+    ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
+    pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (os.getpid(),))
+    try:
+        futures = [pool.submit(run_one, s) for s in todo]
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        # Stop at once: runs in flight are lost, finished ones are saved. Waiting for the dead
+        # workers and the pool's own thread lets it release its semaphores before exit.
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(10)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ray_task(spec: RunSpec) -> dict:
+    return run_one(spec)  # Ray gives each task one CPU: use --threads 1 (the default)
+
+
+def connect_ray(address: str | None, jobs: int):
+    """``ray`` connected to the cluster at ``address`` (host:port), or a new local Ray with
+    ``jobs`` CPUs. ``ValueError`` (one line) when ray is missing or the address does not answer."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--backend ray needs the ray package: pip install -e '.[ray]'") from None
+    if address and address != "auto":
+        host, _, port = address.removeprefix("ray://").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+        except (OSError, ValueError):
+            raise UsageError(f"Expected a Ray cluster at {address!r} (host:port), but nothing "
+                             "answers there; start one with `ray start --head`, or drop "
+                             "--address for a local Ray.") from None
+    if not ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": jobs}
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    return ray
+
+
+def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
+    """Rows of ``todo`` as they finish, one Ray task per run (``ray``: ``connect_ray``)."""
+    task = ray.remote(num_cpus=1)(_ray_task)
+    pending = [task.remote(spec) for spec in todo]
+    try:
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if not address:
+            ray.shutdown()
+
+
+def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, backend: str,
+                  address: str | None) -> None:
+    rows = check_results_file(out)
+    done = {row_key(r) for r in rows}
+    todo = [s for s in specs if s.key() not in done]
+    ray = connect_ray(address, jobs) if backend == "ray" and todo else None
+    if len(specs) > len(todo):
+        print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")
+    total = _estimate(rows, todo)
+    eta = (f", about {total / min(jobs, len(todo)) / 60:.0f} minutes (each run at the mean time "
+           f"of its scenario's runs in {out})" if total and todo else "")
+    where = "on Ray" if backend == "ray" else f"with {jobs} process{'es' if jobs > 1 else ''}"
+    print(f"{len(todo)} runs to do {where}{eta}.", flush=True)
+    _warn_if_too_small(todo)
+    results = _run_ray(ray, todo, address) if ray is not None else _run_pool(todo, jobs)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    end_with_newline(out)
+    bar = tqdm(total=len(todo), desc="bench", unit="run",
+               disable=not (progress and sys.stderr.isatty()))
+    for done_count, row in enumerate(results, start=1):
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        message = (f"{row['scenario']}/{row['strategy']}/{row['loop']} loop/seed {row['seed']}: "
+                   f"BAC {row['bac_mean']:.3f} in {row['seconds']:.0f} s")
+        if bar.disable:
+            if progress:
+                print(f"[{done_count}/{len(todo)}] {message}", flush=True)
+        else:
+            bar.set_postfix_str(message)
+        bar.update()
+    bar.close()
+
+
+def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
+          backend: str = "pool", address: str | None = None) -> list[dict]:
+    """Run the specs not already in ``out`` (resume), appending each result as it finishes.
+
+    ``backend="pool"`` runs them here (``jobs`` processes); ``"ray"`` runs each as a Ray task
+    on the cluster at ``address`` (a local Ray with ``jobs`` CPUs when None): same rows, same
+    resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
+    run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
+    """
+    if jobs < 1:
+        raise UsageError(f"Expected `jobs` >= 1, but got {jobs}.")
+    if backend not in BACKENDS:
+        raise UsageError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
+    if address and backend != "ray":
+        raise UsageError("--address applies to --backend ray only.")
+    check_results_file(out)  # before the lock creates the file
+    with results_lock(out):
+        _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
+    wanted = {s.key() for s in specs}
+    return [r for r in read_results(out) if row_key(r) in wanted]

@@ -1,0 +1,13 @@
+"""The project's constants, torch-free: ``noisy-select --help`` and ``summary`` import only this."""
+
+SEED = 123  # the competition's seed (competition.SEED, restated without torch)
+NUM_EPOCHS = 6  # the competition trains 6 epochs (competition.NUM_EPOCHS)
+SHIPPED = "your_select_indices"  # the registered name of the rule this project ships
+DEFAULT_SCENARIO = "olympiad"  # the proxy built when none is named: the competition's structure
+# The realistic scenario (docs/CALIBRATION.md): the default of compare and first in bench.
+HEADLINE_SCENARIO = "fashion-tops"
+TRAINERS = ("fixed", "robust")
+# The fixed loops (competition.LOOPS): the organizers' one, which the platform runs, and the
+# seed notebook's. The organizers' is the default of run, bench and compare: it scores points.
+LOOPS = ("seed", "official")
+DEFAULT_LOOP = "official"

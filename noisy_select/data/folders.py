@@ -1,0 +1,370 @@
+"""Where the data lives and whether it can be used: data folders, split folders, the download.
+
+A data folder holds ``train/`` and ``val/`` (and, for a proxy, ``test/`` and ``manifest.json``).
+A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png``, exactly
+what the competition's ``TaskDataset`` reads; a proxy also writes ``clean_labels.csv`` beside
+it. Every check here names the file, the row (as a spreadsheet shows the CSV: the header is
+row 1) and what to do.
+
+Safety rule: the proxy is only ever built into a folder that does not exist, is empty (a
+README or dot-file aside), or holds a proxy this package can prove it wrote: a
+``manifest.json`` of its own schema whose split files (their count of images and the
+checksums of their label files) match what is on disk. Anything else is the user's, and
+nothing here changes or removes it, ``--force`` included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from noisy_select.competition import (
+    IMAGES_DIR,
+    TASK_DATASET_LABELS_FILE,
+)
+from noisy_select.data.scenarios import Split
+from noisy_select.errors import DataError
+
+CLEAN_LABELS_FILE = "clean_labels.csv"
+MANIFEST_FILE = "manifest.json"
+WRITTEN_BY = "noisy_select"  # the manifest's mark: this package wrote the folder
+MANIFEST_SCHEMA = 1
+IMAGE_SIZE = (28, 28)
+IMAGE_MODE = "L"  # 8-bit grayscale: what ToTensor turns into (1, 28, 28)
+# Files that do not make a folder "hold something" (the repository's data/ has a README).
+IGNORED_FILES = frozenset({"README.md", "README", "README.txt", ".gitkeep", ".gitignore", ".DS_Store"})
+
+
+def has_split(data_dir: str, split: str) -> bool:
+    return os.path.isfile(os.path.join(data_dir, split, TASK_DATASET_LABELS_FILE))
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def split_files(split_dir: str) -> dict:
+    """What a manifest records of one split folder: its image count and label checksums."""
+    record: dict[str, int | str] = {"images": len(os.listdir(os.path.join(split_dir, IMAGES_DIR)))}
+    for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+        record[name] = file_sha256(os.path.join(split_dir, name))
+    return record
+
+
+def _proxy_mismatch(data_dir: str, manifest: dict) -> str | None:
+    """Why the files on disk are not those ``manifest`` lists (None when they are). A file that
+    is gone (a split folder, a labels file) holds nothing of anyone's, so the proxy can rebuild
+    it; a file that changed or that the proxy never wrote makes the folder the user's."""
+    ours = {IMAGES_DIR, TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE}
+    for split, expected in manifest["files"].items():
+        folder = os.path.join(data_dir, split)
+        if not os.path.lexists(folder):
+            continue
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            return f"{split} is not the folder it wrote"
+        foreign = sorted(set(os.listdir(folder)) - ours)
+        if foreign:
+            return f"{split}/ holds {foreign[0]}, which it did not write"
+        images = os.path.join(folder, IMAGES_DIR)
+        if os.path.isdir(images) and len(os.listdir(images)) != expected.get("images"):
+            return f"{split}/{IMAGES_DIR}/ holds other images than it wrote"
+        for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+            path = os.path.join(folder, name)
+            if os.path.exists(path) and file_sha256(path) != expected.get(name):
+                return f"{split}/{name} changed since it was written"
+    return None
+
+
+def read_manifest(data_dir: str) -> dict | None:
+    """The manifest of a proxy this package wrote into ``data_dir`` and whose files are still
+    the ones it lists; None for anything else (official data, the user's own, an edited proxy).
+
+    A ``manifest.json`` that bears this package's mark but cannot be read as one raises
+    ``DataError`` naming it; one without the mark is the user's file and is left alone.
+    """
+    manifest, _ = inspect_manifest(data_dir)
+    return manifest
+
+
+def inspect_manifest(data_dir: str) -> tuple[dict | None, str | None]:
+    """``(manifest, None)`` for a proven proxy, else ``(None, why the folder is not one)``."""
+    path = os.path.join(data_dir, MANIFEST_FILE)
+    if not os.path.isfile(path):
+        return None, None
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None, f"its {MANIFEST_FILE} was not written by noisy_select"
+    if not isinstance(manifest, dict) or manifest.get("written_by") != WRITTEN_BY:
+        return None, f"its {MANIFEST_FILE} was not written by noisy_select"
+    ok = (manifest.get("manifest_schema") == MANIFEST_SCHEMA
+          and isinstance(manifest.get("files"), dict)
+          and all(isinstance(v, dict) for v in manifest["files"].values())
+          and isinstance(manifest.get("scenario"), dict) and "name" in manifest["scenario"])
+    if not ok:
+        raise DataError(f"Expected {path} to be a noisy_select proxy manifest (schema "
+                        f"{MANIFEST_SCHEMA}: written_by, scenario, files), but it is malformed; "
+                        "move it away, or rebuild the proxy into a new folder with "
+                        "`noisy-select data --data NEW_FOLDER`.")
+    mismatch = _proxy_mismatch(data_dir, manifest)
+    if mismatch:
+        return None, (f"its files no longer match the {MANIFEST_FILE} noisy_select wrote "
+                      f"({mismatch})")
+    return manifest, None
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """What a data folder holds: ``kind`` is one of
+
+    - ``"missing"``: the folder does not exist;
+    - ``"empty"``: it exists and holds nothing but ``IGNORED_FILES``;
+    - ``"proxy"``: it holds a proxy this package wrote, unchanged (``read_manifest``);
+    - ``"data"``: it holds ``train/`` and ``val/`` with their labels files (official layout);
+    - ``"other"``: anything else (``contents`` lists it).
+
+    ``note`` says why a folder with a ``manifest.json`` is not a proxy.
+    """
+
+    path: str
+    kind: str
+    contents: tuple[str, ...] = ()
+    note: str | None = None
+
+
+def folder_state(data_dir: str) -> FolderState:
+    if not os.path.exists(data_dir):
+        return FolderState(data_dir, "missing")
+    if not os.path.isdir(data_dir):
+        return FolderState(data_dir, "other", (os.path.basename(data_dir),))
+    contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
+    if not contents:
+        return FolderState(data_dir, "empty")
+    manifest, note = inspect_manifest(data_dir)
+    if manifest is not None:
+        return FolderState(data_dir, "proxy", contents)
+    if has_split(data_dir, "train") and has_split(data_dir, "val"):
+        return FolderState(data_dir, "data", contents, note)
+    return FolderState(data_dir, "other", contents, note)
+
+
+def _what_is_missing(data_dir: str) -> str:
+    """``"train/dataset_labels.csv is"`` or ``"... and val/dataset_labels.csv are"``."""
+    missing = [os.path.join(s, TASK_DATASET_LABELS_FILE) for s in ("train", "val")
+               if not has_split(data_dir, s)]
+    return " and ".join(missing) + (" are" if len(missing) > 1 else " is")
+
+
+def check_writable_for_proxy(data_dir: str) -> FolderState:
+    """Raise ``DataError`` unless a proxy may be written into ``data_dir`` (see the module
+    docstring); returns what the folder holds now."""
+    state = folder_state(data_dir)
+    if state.kind in ("missing", "empty", "proxy"):
+        return state
+    shown = ", ".join(state.contents[:6]) + (", ..." if len(state.contents) > 6 else "")
+    what = ("holds data of the official layout" if state.kind == "data"
+            else f"is not empty and holds no proxy (found: {shown})")
+    if state.note:
+        what += f"; {state.note}, so it counts as your data"
+    if os.path.isfile(data_dir):
+        what = "is a file"
+        suggestion = os.path.join(os.path.dirname(data_dir), "proxy")
+    else:
+        suggestion = os.path.join(data_dir, "proxy")
+    raise DataError(
+        f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
+        f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
+        f"`noisy-select data --data {suggestion}`."
+    )
+
+
+def describe_data(data_dir: str) -> str:
+    """One line saying which data ``data_dir`` holds."""
+    manifest = read_manifest(data_dir)
+    if manifest is None:
+        return f"Using the data in {data_dir} (official layout, no proxy manifest)."
+    return (
+        f"Using the offline proxy {manifest['scenario']['name']!r} (seed {manifest['seed']}) "
+        f"in {data_dir}: {manifest['source']}."
+    )
+
+
+def content_hash(data_dir: str) -> str:
+    """SHA-256 of every split's labels files and images, in order: which data a row used."""
+    digest = hashlib.sha256()
+    for split in ("train", "val", "test"):
+        folder = os.path.join(data_dir, split)
+        if not has_split(data_dir, split):
+            continue
+        for name in (TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE):
+            if os.path.isfile(os.path.join(folder, name)):
+                digest.update(f"{split}/{name}".encode())
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(f.read())
+        labels = pd.read_csv(os.path.join(folder, TASK_DATASET_LABELS_FILE))
+        for name in labels["file_name"].astype(str):
+            with open(os.path.join(folder, IMAGES_DIR, name), "rb") as f:
+                digest.update(f.read())
+    return digest.hexdigest()
+
+
+def data_record(data_dir: str) -> dict:
+    """What a result records about the data it used: the proxy's manifest, or for any other
+    folder its path and the sizes and label counts of its splits (nobody can tell official
+    data from one's own)."""
+    manifest = read_manifest(data_dir)
+    if manifest is not None:
+        return {"kind": "proxy", "path": os.path.abspath(data_dir), **manifest}
+    splits = {}
+    for split in ("train", "val", "test"):
+        if has_split(data_dir, split):
+            labels = read_labels(os.path.join(data_dir, split))["label"].to_numpy(dtype=np.int64)
+            splits[split] = {"size": int(len(labels)),
+                             "label_counts": np.bincount(labels, minlength=2).tolist()}
+    return {"kind": "folder", "path": os.path.abspath(data_dir), "splits": splits}
+
+
+def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd.DataFrame:
+    """Read and check a labels CSV: columns ``file_name,label``, at least one row, labels 0 or 1."""
+    path = os.path.join(split_dir, file_name)
+    if not os.path.isfile(path):
+        raise DataError(f"Expected a labels file at {path}, but it does not exist.")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"Could not read {path} as CSV: {err}") from err
+    missing = {"file_name", "label"} - set(df.columns)
+    if missing:
+        raise DataError(
+            f"Expected columns file_name,label in {path}, but it lacks {sorted(missing)} "
+            f"(columns: {list(df.columns)})."
+        )
+    if df.empty:
+        raise DataError(f"Expected at least one row in {path}, but it holds only the header; "
+                        "add one row per image (file_name,label).")
+    labels = pd.to_numeric(df["label"], errors="coerce")
+    bad = ~labels.isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        shown = df["label"].iloc[i]
+        what = "has no label" if pd.isna(shown) else f"has label {shown}"
+        raise DataError(
+            f"Expected labels 0 or 1 in {path}, but row {i + 2} ({df['file_name'].iloc[i]}) "
+            f"{what}; fix or remove that row."
+        )
+    _check_duplicates(path, df, labels)
+    _note_unusual_spelling(path, labels)
+    return df
+
+
+def _check_duplicates(path: str, df: pd.DataFrame, labels: pd.Series) -> None:
+    """A file listed twice with different labels is an error naming both rows; listed twice
+    with the same label, a warning (it is trained on twice, as the loader reads it)."""
+    names = df["file_name"].astype(str)
+    repeated = names.duplicated(keep=False)
+    if not repeated.any():
+        return
+    for name, rows in names[repeated].groupby(names[repeated]).groups.items():
+        found = sorted(int(r) + 2 for r in rows)
+        if labels.loc[rows].nunique() > 1:
+            raise DataError(f"Expected each image once in {path}, but {name} is listed in rows "
+                            f"{found[0]} and {found[1]} with different labels "
+                            f"({int(labels.loc[rows[0]])} and {int(labels.loc[rows[1]])}); "
+                            "keep the right one.")
+    first = names[repeated].iloc[0]
+    count = int(names[repeated].nunique())
+    print(f"warning: {path} lists {first} twice with the same label"
+          + (f" (and {count - 1} other files too)" if count > 1 else "")
+          + "; the loader trains on such a file twice.", file=sys.stderr)
+
+
+def _note_unusual_spelling(path: str, labels: pd.Series) -> None:
+    """Labels such as ``1.0`` or `` 1`` are read as the number they spell: say so once."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)["label"]
+    unusual = raw[~raw.isin(["0", "1"])]
+    if len(unusual):
+        i = int(unusual.index[0])
+        print(f"note: {path}: label {raw.iloc[i]!r} in row {i + 2} was read as "
+              f"{int(labels.iloc[i])}" + (f" (and {len(unusual) - 1} more labels like it)"
+                                           if len(unusual) > 1 else "") + ".", file=sys.stderr)
+
+
+def read_split(split_dir: str) -> Split:
+    """Check a split folder and load it: images (N, 28, 28) uint8, labels, clean labels.
+
+    Every image must be what ``TaskDataset`` can batch: a 28x28 PNG of mode ``L`` (the loader
+    opens images as they are, so an RGB or larger image would only fail inside training).
+    Clean labels come from ``clean_labels.csv`` when present (a proxy), else they repeat the
+    given labels (the official validation data is clean; the official training data has none).
+    """
+    df = read_labels(split_dir)
+    images = np.zeros((len(df), *IMAGE_SIZE), dtype=np.uint8)
+    for i, name in enumerate(df["file_name"]):
+        path = os.path.join(split_dir, IMAGES_DIR, str(name))
+        where = f"row {i + 2} of {os.path.join(split_dir, TASK_DATASET_LABELS_FILE)}"
+        if not os.path.isfile(path):
+            raise DataError(f"Expected the image {path} ({where}), but it is missing.")
+        try:
+            with Image.open(path) as img:
+                mode, size = img.mode, img.size
+                array = np.asarray(img)
+        except OSError as err:
+            raise DataError(f"Could not read the image {path} ({where}): {err}") from err
+        if mode != IMAGE_MODE or size != IMAGE_SIZE:
+            raise DataError(
+                f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
+                f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "
+                "`Image.open(p).convert('L').resize((28, 28))`."
+            )
+        images[i] = array
+    labels = df["label"].to_numpy(dtype=np.int64).copy()  # writable, for torch
+    clean = labels
+    if os.path.exists(os.path.join(split_dir, CLEAN_LABELS_FILE)):
+        clean_df = read_labels(split_dir, CLEAN_LABELS_FILE)
+        if list(clean_df["file_name"]) != list(df["file_name"]):
+            raise DataError(
+                f"Expected {CLEAN_LABELS_FILE} in {split_dir} to list the same files as "
+                f"{TASK_DATASET_LABELS_FILE}, in the same order, but they differ; rebuild the "
+                "proxy with `noisy-select data --force`."
+            )
+        clean = clean_df["label"].to_numpy(dtype=np.int64).copy()
+    return Split(images, labels, clean)
+
+
+def check_splits(data_dir: str) -> dict[str, Split]:
+    """Read every split of ``data_dir`` once, so bad data stops before training; returns them
+    by name (``train`` and ``val`` always, ``test`` for a proxy)."""
+    names = [s for s in ("train", "val", "test") if s != "test" or has_split(data_dir, s)]
+    splits = {name: read_split(os.path.join(data_dir, name)) for name in names}
+    train = splits["train"].labels
+    if len(np.unique(train)) < 2:
+        raise DataError(f"Expected both labels in {os.path.join(data_dir, 'train')}, but every "
+                        f"training label is {int(train[0])}: there is nothing to select "
+                        "between.")
+    for name in names[1:]:
+        classes = np.unique(splits[name].labels)
+        if len(classes) < 2:
+            raise DataError(f"Expected both classes in {os.path.join(data_dir, name)}, but it "
+                            f"holds class {int(classes[0])} only: balanced accuracy is undefined "
+                            "on one class. Add images of the other class.")
+    return splits
+
+
+def clean_label_batches(data_dir: str, batch_size: int) -> list:
+    """Clean labels of the training split in loader order, batched (the given labels for
+    official data, whose clean labels nobody knows)."""
+    import torch
+
+    y = torch.tensor(read_split(os.path.join(data_dir, "train")).clean)
+    return [y[i : i + batch_size] for i in range(0, len(y), batch_size)]
+
+

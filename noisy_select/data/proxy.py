@@ -1,0 +1,114 @@
+"""Write a built scenario in the competition's on-disk layout (reading and checking: ``folders``).
+
+A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png`` (28x28,
+mode L), exactly what ``TaskDataset`` reads. A proxy also writes ``clean_labels.csv`` beside
+it (never read by ``TaskDataset``) and a ``manifest.json`` at the top of the data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import pandas as pd
+from PIL import Image
+
+from noisy_select.competition import IMAGES_DIR, TASK_DATASET_LABELS_FILE
+from noisy_select.constants import DEFAULT_SCENARIO, SEED
+from noisy_select.data.folders import (
+    CLEAN_LABELS_FILE,
+    MANIFEST_FILE,
+    MANIFEST_SCHEMA,
+    WRITTEN_BY,
+    check_writable_for_proxy,
+    split_files,
+)
+from noisy_select.data.scenarios import SPLITS, ProxyData, Split, build
+from noisy_select.files import check_writable
+
+
+def _write_split(split: Split, folder: str) -> None:
+    os.makedirs(os.path.join(folder, IMAGES_DIR))
+    names = [f"{i:05d}.png" for i in range(len(split.labels))]
+    for name, img in zip(names, split.images):
+        Image.fromarray(img, mode="L").save(os.path.join(folder, IMAGES_DIR, name))
+    pd.DataFrame({"file_name": names, "label": split.labels}).to_csv(
+        os.path.join(folder, TASK_DATASET_LABELS_FILE), index=False
+    )
+    pd.DataFrame({"file_name": names, "label": split.clean}).to_csv(
+        os.path.join(folder, CLEAN_LABELS_FILE), index=False
+    )
+
+
+def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
+    """Write ``data`` as ``out_dir/{train,val,test}`` plus ``out_dir/manifest.json``.
+
+    Only into a folder that does not exist, is empty, or holds a proxy (replaced only with
+    ``force``): see ``folders.check_writable_for_proxy``. Everything is written into a
+    temporary folder inside ``out_dir`` first; then the old proxy's entries are moved aside and
+    the new ones moved in, by renames, undone on a failure (``_swap``). So a failure or an
+    interrupt leaves the old proxy or the new one, never a mix, and no folder this call created.
+    """
+    out_dir = os.path.abspath(out_dir)
+    state = check_writable_for_proxy(out_dir)
+    check_writable(out_dir, "--data", folder=True)
+    if state.kind == "proxy" and not force:
+        raise FileExistsError(
+            f"Expected no data set in {out_dir}, but it holds a proxy already; "
+            "pass force=True (--force) to replace it."
+        )
+    names = [*SPLITS, MANIFEST_FILE]
+    created = state.kind == "missing"
+    os.makedirs(out_dir, exist_ok=True)
+    done = False
+    try:
+        tmp = tempfile.mkdtemp(prefix=".proxy-", dir=out_dir)
+        try:
+            new, old = os.path.join(tmp, "new"), os.path.join(tmp, "old")
+            os.makedirs(old)
+            for name, split in data.splits.items():
+                _write_split(split, os.path.join(new, name))
+            # The mark and the checksums prove later that this package wrote the folder.
+            manifest = {"written_by": WRITTEN_BY, "manifest_schema": MANIFEST_SCHEMA,
+                        **data.manifest(),
+                        "files": {name: split_files(os.path.join(new, name)) for name in SPLITS}}
+            with open(os.path.join(new, MANIFEST_FILE), "w") as f:
+                json.dump(manifest, f, indent=2)
+            _swap(out_dir, new, old, names)
+            done = True
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        if created and not done:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _swap(out_dir: str, new: str, old: str, names: list[str]) -> None:
+    """Move the entries ``names`` of ``out_dir`` into ``old`` and those of ``new`` into
+    ``out_dir``, by renames only (nothing is deleted here); undone if any rename fails or is
+    interrupted, so ``out_dir`` holds either the old proxy or the new one."""
+    moved: list[tuple[str, str]] = []
+    try:
+        for name in names:
+            if os.path.lexists(os.path.join(out_dir, name)):
+                os.replace(os.path.join(out_dir, name), os.path.join(old, name))
+                moved.append((os.path.join(old, name), os.path.join(out_dir, name)))
+        for name in names:
+            os.replace(os.path.join(new, name), os.path.join(out_dir, name))
+            moved.append((os.path.join(out_dir, name), os.path.join(new, name)))
+    except BaseException:
+        for source, back in reversed(moved):
+            os.replace(source, back)
+        raise
+
+
+def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, **kwargs) -> dict:
+    """Build scenario ``scenario`` with ``seed`` into ``out_dir``; returns its manifest."""
+    check_writable_for_proxy(os.path.abspath(out_dir))
+    check_writable(out_dir, "--data", folder=True)
+    scale = kwargs.pop("scale", 1.0)
+    data = build(scenario, seed, scale=scale, source_dir=kwargs.pop("source_dir", None))
+    write_proxy(data, out_dir, **kwargs)
+    return data.manifest()

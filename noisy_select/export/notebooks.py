@@ -1,0 +1,245 @@
+"""The seed notebook's cells, and `noisy-select submission`: one self-contained notebook.
+
+``seed_cells.json`` (package data) holds the seed notebook's cells as parsed from its text
+rendering by ``scripts/parse_seed.py``. The submission keeps every "DO NOT CHANGE" cell verbatim,
+except ``SmallMobileNet``, which becomes the official architecture, puts the inlined source of
+a strategy in the solution cell, and ends with the organizers' final-mode cell, which saves
+``your_select_indices`` with cloudpickle for the platform. Before writing, the hand-off is
+replayed in fresh interpreters (``handoff.check_handoff``).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import re
+import sys
+from importlib import resources
+
+from noisy_select.constants import SHIPPED
+from noisy_select.errors import UsageError
+from noisy_select.files import atomic_write
+
+FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
+
+OFFICIAL_MODEL_CELL = f'''{FIXED_MARK}
+class SmallMobileNet(nn.Module):
+    def __init__(self, num_classes=NUM_CLASSES):
+        super(SmallMobileNet, self).__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(32, 32, kernel_size=3, stride=1, padding=1, groups=32, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(32, 64, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(64, 64, kernel_size=3, stride=2, padding=1, groups=64, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(64, 128, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(128, 128, kernel_size=3, stride=2, padding=1, groups=128, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(128, 256, kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(256),
+            nn.ReLU6(inplace=True),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(
+            nn.Linear(256, 128),
+            nn.ReLU6(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(128, num_classes),
+        )
+
+    def forward(self, x):
+        x = self.features(x)
+        x = self.pool(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x'''
+
+
+# The organizers' last cell (their task notebook, in English): in final mode the platform runs
+# the notebook, this saves the strategy, and the platform trains with the loaded copy.
+HANDOFF_TEXT = ("The function `your_select_indices` is saved to the file "
+                "`your_select_indices.pkl` and then used to train the models on the training set "
+                "with the code above. The final points are computed from the classification "
+                "quality on the test set.")
+HANDOFF_CELL = f'''{FIXED_MARK}
+if FINAL_EVALUATION_MODE:
+    import cloudpickle
+
+    OUTPUT_PATH = "file_output"
+    FUNCTION_FILENAME = "your_select_indices.pkl"
+    FUNCTION_OUTPUT_PATH = os.path.join(OUTPUT_PATH, FUNCTION_FILENAME)
+
+    if not os.path.exists(OUTPUT_PATH):
+        os.makedirs(OUTPUT_PATH)
+
+    with open(FUNCTION_OUTPUT_PATH, "wb") as f:
+        cloudpickle.dump(your_select_indices, f)'''
+
+
+def seed_cells() -> list[dict]:
+    """The seed notebook's cells, from the package data."""
+    text = resources.files("noisy_select.export").joinpath("seed_cells.json").read_text()
+    return json.loads(text)
+
+
+def is_fixed(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and cell["source"].startswith(FIXED_MARK)
+
+
+def is_solution(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and cell["source"].startswith("def your_select_indices")
+
+
+def is_solution_text(cell: dict) -> bool:
+    return cell["cell_type"] == "markdown" and cell["source"].startswith("# Solved Solution")
+
+
+def solution_text(strategy: str = SHIPPED) -> str:
+    """The "Solved Solution" Markdown cell, from the exported strategy's own description."""
+    from noisy_select.strategies.registry import get_spec, make_strategy
+
+    spec = get_spec(strategy)
+    built = make_strategy(strategy)
+    # reStructuredText ``code`` is Markdown `code`.
+    doc = re.sub(r"``([^`]+)``", r"`\1`", inspect.getdoc(type(built)) or "")
+    config = getattr(built, "config", None)
+    lines = ["# Solved Solution", "", f"Strategy `{strategy}`: {spec.description}.", "", doc]
+    if config is not None:
+        lines += ["", f"Settings: `{config!r}`."]
+    lines += ["", "The cell below holds the strategy's whole source (torch and the standard library "
+              "only); running it creates the strategy with fresh state."]
+    return "\n".join(lines)
+
+
+def _module_body(module) -> str:
+    """A module's source without its docstring and its ``__future__`` / package imports."""
+    source = inspect.getsource(module)
+    lines = source.splitlines()
+    keep = []
+    for i, node in enumerate(ast.parse(source).body):
+        if i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.ImportFrom) and (
+            node.module == "__future__" or (node.module or "").startswith("noisy_select")
+        ):
+            continue
+        # Decorators (``@dataclass``) sit above the node's own first line.
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        keep.append("\n".join(lines[first - 1 : node.end_lineno]))
+    return "\n\n".join(keep)
+
+
+def solution_source(strategy: str = SHIPPED) -> str:
+    """The solution cell: the modules the strategy reaches, inlined, and ``your_select_indices``."""
+    import importlib
+
+    from noisy_select.strategies.registry import get_spec
+
+    spec = get_spec(strategy)
+    if spec.export is None:
+        raise UsageError(
+            f"Strategy {strategy!r} cannot be inlined into a submission: "
+            + ("it reads the clean labels (bench only)." if spec.oracle else "it has no export.")
+        )
+    modules = [importlib.import_module(m) for m in spec.modules or []]
+    parts = [f"# Inlined from noisy_select (strategy {strategy!r}): torch and the standard "
+             "library only.\n# Running this cell creates the strategy and its state afresh: re-run "
+             "it before training again.\nfrom __future__ import annotations"]
+    parts += [_module_body(m) for m in modules]
+    if spec.export != "your_select_indices":
+        # A strategy object, built once by this cell; the entry point calls it.
+        parts.append(f"_STRATEGY = {spec.export}")
+        parts.append("def your_select_indices(targets, losses):\n"
+                     "    return _STRATEGY(targets, losses)")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def check_solution(source: str) -> None:
+    """Raise ``ValueError`` unless ``source`` parses, imports only torch and the standard
+    library, and defines ``your_select_indices(targets, losses)``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise UsageError(f"The solution cell does not parse: {err}") from err
+    allowed = set(sys.stdlib_module_names) | {"torch"}
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            if name.split(".")[0] not in allowed:
+                raise UsageError(
+                    f"The solution cell imports {name!r}; a submission may import only torch "
+                    "and the standard library."
+                )
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    fn = functions.get("your_select_indices")
+    if fn is None:
+        raise UsageError("The solution cell does not define `your_select_indices`.")
+    if [a.arg for a in fn.args.args] != ["targets", "losses"]:
+        raise UsageError("Expected `your_select_indices(targets, losses)`, but got "
+                         f"({', '.join(a.arg for a in fn.args.args)}).")
+
+
+def submission_cells(strategy: str = SHIPPED) -> list[dict]:
+    """The seed's cells with the official model and the inlined strategy."""
+    solution = solution_source(strategy)
+    check_solution(solution)
+    cells = []
+    for cell in seed_cells():
+        if is_fixed(cell) and "class SmallMobileNet" in cell["source"]:
+            cell = {**cell, "source": OFFICIAL_MODEL_CELL}
+        elif is_solution(cell):
+            cell = {**cell, "source": solution}
+        elif is_solution_text(cell):
+            cell = {**cell, "source": solution_text(strategy)}
+        cells.append(cell)
+    cells += [{"cell_type": "markdown", "source": HANDOFF_TEXT},
+              {"cell_type": "code", "source": HANDOFF_CELL}]
+    return cells
+
+
+def to_notebook(cells: list[dict]):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in cells:
+        make = nbformat.v4.new_code_cell if cell["cell_type"] == "code" else nbformat.v4.new_markdown_cell
+        nb.cells.append(make(cell["source"]))
+    return nb
+
+
+def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED, *,
+                     check: bool = True, check_scale: float = 0.1, check_epochs: int = 6
+                     ) -> dict | None:
+    """Write the submission notebook (creating its folder); checks everything first, so errors
+    write nothing.
+
+    With ``check`` the platform's hand-off is replayed first (``handoff.check_handoff`` on the
+    olympiad proxy shrunk by ``check_scale``, ``check_epochs`` epochs, CPU): a strategy that does
+    not survive it raises ``handoff.HandoffError`` and nothing is written. Returns what the
+    check compared (None without it).
+    """
+    import nbformat
+
+    from noisy_select.export.handoff import check_handoff
+
+    cells = submission_cells(strategy)
+    report = check_handoff(cells, strategy, scale=check_scale, epochs=check_epochs) if check else None
+    nb = to_notebook(cells)
+    atomic_write(path, lambda f: nbformat.write(nb, f))
+    return report

@@ -1,0 +1,8 @@
+"""The selection strategies: what each of the two networks learns from, batch by batch.
+
+``shipped`` is the strategy this project ships (``your_select_indices``); ``base`` holds what
+every strategy shares (input checks, per-batch maths, ``Strategy``); ``anchors`` the published strategies
+to compare against; ``adaptive`` the strategy that estimates its keep shares; ``oracles`` the strategies
+that read the clean labels (bench only); ``ending`` empty selections at the end of training;
+``cleanlab_anchor`` cleanlab's confident learning; ``registry`` every strategy by name.
+"""

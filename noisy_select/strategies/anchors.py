@@ -1,0 +1,67 @@
+"""The published anchors that are not the shipped strategy: the seed's baseline and Co-teaching.
+
+Torch and the standard library only (with ``base``), so that a submission can inline them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from noisy_select.strategies.base import PUBLISHED_KEEP, EpochCounter, Strategy, keep_lowest, kept_indices
+
+
+class AllSamples(Strategy):
+    """The seed's baseline: every sample for both models."""
+
+    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        idx = torch.arange(labels.numel(), device=labels.device)
+        return [idx, idx.clone()]
+
+
+class ClassWiseCoTeaching(Strategy):
+    """Each model trains on the lowest-loss share ``keep[c]`` of each label ``c`` by its peer.
+
+    ``keep=(0.85, 0.85)`` is the seed notebook's solution, ``PUBLISHED_KEEP`` the published one
+    (``shipped.your_select_indices`` is the same selection as a plain function).
+    """
+
+    def __init__(self, keep: tuple[float, float] = PUBLISHED_KEEP) -> None:
+        if len(keep) != 2 or not all(0 <= k <= 1 for k in keep):
+            raise ValueError(f"Expected two keep shares in [0, 1], but got {keep}.")
+        self.keep = (float(keep[0]), float(keep[1]))
+        super().__init__()
+
+    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        keep = torch.tensor(self.keep, dtype=torch.float64, device=labels.device)
+        mask = keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)  # row m: what m's peer keeps
+        return kept_indices(mask, labels)
+
+
+class CoTeaching(Strategy):
+    """Co-teaching (Han et al., 2018) without class logic.
+
+    Each model trains on the ``(1 - R(T)) * B`` samples with its peer's smallest losses, with
+    ``R(T) = tau * min(T / T_k, 1)`` and ``T`` the epoch counted from 0, as in the authors' code.
+    """
+
+    def __init__(self, tau: float = 0.35, t_k: int = 10) -> None:
+        if not 0 <= tau < 1:
+            raise ValueError(f"Expected `tau` in [0, 1), but got {tau}.")
+        if t_k < 1:
+            raise ValueError(f"Expected `t_k` >= 1, but got {t_k}.")
+        self.tau, self.t_k = tau, t_k
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
+        self.counter = EpochCounter()
+
+    def forget_rate(self, epoch: int) -> float:
+        return self.tau * min(epoch / self.t_k, 1.0)
+
+    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        epoch, _ = self.counter.step(labels)
+        n_keep = max(1, math.ceil((1 - self.forget_rate(epoch)) * labels.numel()))
+        return [torch.argsort(loss[1])[:n_keep], torch.argsort(loss[0])[:n_keep]]

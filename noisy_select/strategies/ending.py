@@ -1,0 +1,71 @@
+"""The end of training: empty selections late in the run, so that BatchNorm's running
+statistics settle on the final weights (docs/SELECTION.md, "The threshold").
+
+The scored model is normalised by running statistics that are a short, lagging average of the
+last batches, taken while the weights still move. An empty selection changes what happens in a
+step: in the seed's loop that model skips its step (its weights stay), in the organizers' loop
+AdamW still steps on a zero gradient, so the weights coast on the optimiser's momentum, which
+decays by ``beta1 = 0.9`` a step. Either way the full-batch forward pass of every step goes on
+refreshing the statistics, now on (nearly) fixed weights.
+
+``EndOfTraining`` wraps a strategy: it passes every call through, except the last ``window``
+calls of the run, and optionally the short last batch of every epoch, which get an empty
+selection. The run's length is ``epochs`` (the competition's constant 6, a parameter, never
+read from the notebook) times the epoch length, which the first epoch tells: its short last
+batch, or its first batch's labels coming round again (``base.EpochCounter``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from noisy_select.strategies.base import EpochCounter, Strategy, no_selection
+
+
+class EndOfTraining(Strategy):
+    """``inner`` with empty selections at the end of training.
+
+    Parameters
+    ----------
+    inner : callable
+        The strategy that selects outside the window (``reset()`` with this one, where it has it).
+    window : int, default 50
+        How many of the run's last calls select nothing (0: none). Until the epoch length is
+        known (during the first epoch) no call is in the window.
+    short_batch : bool, default False
+        Also select nothing on each epoch's short last batch (its statistics rest on a few
+        samples).
+    epochs : int, default 6
+        The number of epochs of the run (the competition trains 6).
+    """
+
+    def __init__(self, inner, *, window: int = 50, short_batch: bool = False,
+                 epochs: int = 6) -> None:
+        if window < 0 or epochs < 1:
+            raise ValueError(f"Expected `window` >= 0 and `epochs` >= 1, but got {window} and "
+                             f"{epochs}.")
+        self.inner, self.window, self.short_batch, self.epochs = inner, window, short_batch, epochs
+        super().__init__()
+
+    def reset(self) -> None:
+        super().reset()
+        if hasattr(self.inner, "reset"):
+            self.inner.reset()
+        self.counter = EpochCounter()
+        self.first_size: int | None = None
+
+    def in_window(self, call: int) -> bool:
+        """Whether call number ``call`` (from 0) is one of the run's last ``window`` calls."""
+        length = self.counter.epoch_length
+        return length is not None and call >= self.epochs * length - self.window
+
+    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        call = self.counter.calls
+        self.counter.step(labels)
+        if self.first_size is None:
+            self.first_size = labels.numel()
+        short = labels.numel() < self.first_size
+        out = self.inner(labels, [loss[0], loss[1]])  # always: a stateful inner sees every batch
+        if self.in_window(call) or (self.short_batch and short):
+            return no_selection(labels)
+        return out

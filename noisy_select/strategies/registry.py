@@ -1,0 +1,253 @@
+"""Strategies by name: the registry the CLI, the bench and the submission exporter share.
+
+Every entry is a class plus its keyword arguments (variants are data). The factory, the
+exported source of a submission and the resolved config that every result records are all
+derived from that pair, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import hashlib
+import importlib
+import inspect
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from noisy_select.competition import SelectIndices
+from noisy_select.constants import SHIPPED
+from noisy_select.errors import UsageError
+from noisy_select.strategies import anchors, ending, shipped
+from noisy_select.strategies.adaptive import AdaptiveSelection
+from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
+
+PACKAGE = "noisy_select"
+
+
+@functools.cache
+def _imports(module_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The package modules ``module_name`` imports, and the other top-level packages it imports
+    (cached: ``exportable`` asks for every registered strategy, and the answers share modules)."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    own, other = [], []
+    for node in ast.walk(tree):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                 else [])
+        for name in names:
+            if name.split(".")[0] == PACKAGE:
+                own.append(name)
+            elif name != "__future__":
+                other.append(name.split(".")[0])
+    return tuple(own), tuple(other)
+
+
+def inlined_modules(module_name: str) -> list[str] | None:
+    """The package modules a submission must inline for a class of ``module_name``: that
+    module and what it imports from the package, dependencies first. None when one of them
+    imports anything but torch and the standard library (it cannot go into a submission)."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> bool:
+        if name in order:
+            return True
+        if name in visiting:  # an import cycle: cannot be inlined in order
+            return False
+        visiting.add(name)
+        own, other = _imports(name)
+        if any(o != "torch" and o not in sys.stdlib_module_names for o in other):
+            return False
+        if not all(visit(o) for o in own):
+            return False
+        order.append(name)
+        return True
+
+    return order if visit(module_name) else None
+
+
+TAGS = ("product", "anchor", "estimate", "oracle", "research")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A registered strategy: ``cls(**kwargs)`` builds it (a plain function is the strategy itself).
+
+    ``tag``: ``product`` the strategy this project ships; ``anchor`` a published or standard strategy to
+    compare against; ``estimate`` a strategy that estimates the keep shares; ``oracle`` reads the
+    clean labels (bench only: its class takes ``clean_fn`` first, a function returning the
+    current batch's clean labels, unless ``clean_labels``, which trains on the clean labels
+    instead of the noisy ones); ``research`` a candidate under measurement. A string
+    ``inner`` keyword names the registered strategy that ``cls`` wraps.
+    """
+
+    name: str
+    description: str
+    cls: Callable
+    kwargs: dict = field(default_factory=dict)
+    tag: str = "anchor"
+    clean_labels: bool = False
+    selects_nothing_at_times: bool = False  # empty selections on purpose (``ending``)
+
+    def __post_init__(self) -> None:
+        if self.tag not in TAGS:
+            raise ValueError(f"Expected `tag` in {TAGS}, but got {self.tag!r}.")
+
+    @property
+    def oracle(self) -> bool:
+        return self.tag == "oracle" or (
+            "inner" in self.kwargs and get_spec(self.kwargs["inner"]).oracle)
+
+    @property
+    def inner(self) -> StrategySpec | None:
+        return get_spec(self.kwargs["inner"]) if "inner" in self.kwargs else None
+
+    @property
+    def modules(self) -> list[str] | None:
+        """The package modules a submission inlines for it, dependencies first (None: not
+        exportable)."""
+        own = inlined_modules(self.cls.__module__)
+        inner = self.inner.modules if self.inner else []
+        if own is None or inner is None:
+            return None
+        return [*inner, *(m for m in own if m not in inner)]
+
+    @property
+    def exportable(self) -> bool:
+        return not self.oracle and self.modules is not None
+
+    @property
+    def export(self) -> str | None:
+        """The expression that builds it from the inlined modules (None: not exportable)."""
+        if not self.exportable:
+            return None
+        if not isinstance(self.cls, type):
+            return self.cls.__name__
+        args = ", ".join(f"{k}={self.inner.export if k == 'inner' and self.inner else repr(v)}"
+                         for k, v in self.kwargs.items())
+        return f"{self.cls.__name__}({args})"
+
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+        if not isinstance(self.cls, type):
+            return self.cls
+        kwargs = dict(self.kwargs)
+        if "inner" in kwargs:
+            kwargs["inner"] = make_strategy(kwargs["inner"], clean_fn)
+        elif self.tag == "oracle" and not self.clean_labels:
+            return self.cls(clean_fn, **kwargs)
+        return self.cls(**kwargs)
+
+
+def _adaptive(name: str, description: str, tag: str = "estimate", **kwargs) -> StrategySpec:
+    return StrategySpec(name, f"adaptive selection ({description})", AdaptiveSelection, kwargs,
+                        tag=tag)
+
+
+def _cleanlab_class() -> type:
+    from noisy_select.strategies.cleanlab_anchor import CleanlabSelection
+
+    return CleanlabSelection
+
+
+REGISTRY: dict[str, StrategySpec] = {
+    s.name: s
+    for s in [
+        StrategySpec(SHIPPED, "the strategy this project ships (noisy_select.strategies.shipped): the "
+                     "published class-wise co-teaching, keeping 50% / 93%",
+                     shipped.your_select_indices, tag="product"),
+        StrategySpec("all", "every sample (the seed's baseline)", anchors.AllSamples),
+        StrategySpec("seed-coteaching",
+                     "the seed notebook's solution: class-wise cross selection keeping 85%",
+                     anchors.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
+        StrategySpec("fixed-rates",
+                     "the published solution: class-wise cross selection keeping 50% / 93%",
+                     anchors.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
+        StrategySpec("coteaching",
+                     "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
+                     anchors.CoTeaching, {"tau": 0.35, "t_k": 10}),
+        StrategySpec("cleanlab",
+                     "cleanlab's find_label_issues on epoch-1 out-of-sample probabilities, "
+                     "peer's flags, balanced (bench only: needs the cleanlab extra)",
+                     _cleanlab_class(), {"filter_by": "prune_by_noise_rate"}),
+        _adaptive("adaptive-mpe", "keep shares by mixture proportion estimation, tightest "
+                  "bound, labels balanced"),
+        StrategySpec("oracle-clean", "bench only: exactly the correctly labelled samples",
+                     OracleClean, tag="oracle"),
+        StrategySpec("oracle-clean-balanced",
+                     "bench only: exactly the correctly labelled samples, labels balanced, "
+                     "fixed-size output", OracleCleanBalanced, tag="oracle"),
+        StrategySpec("oracle-labels", "bench only: every sample with its clean label",
+                     anchors.AllSamples, tag="oracle", clean_labels=True),
+        # The end of training and the label mix (docs/SELECTION.md), under measurement.
+        StrategySpec("x-end-50", "the published strategy, nothing selected in the run's last 50 "
+                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 50},
+                     tag="research", selects_nothing_at_times=True),
+        StrategySpec("x-end-25", "the published strategy, nothing selected in the run's last 25 "
+                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 25},
+                     tag="research", selects_nothing_at_times=True),
+        StrategySpec("x-short", "the published strategy, nothing selected on each epoch's short "
+                     "last batch", ending.EndOfTraining,
+                     {"inner": "fixed-rates", "window": 0, "short_batch": True},
+                     tag="research", selects_nothing_at_times=True),
+        _adaptive("x-all-balanced", "every sample, the labels balanced by repetition (balanced "
+                  "error is noise-tolerant: Menon et al. 2015)", tag="research", keep=(1.0, 1.0)),
+        StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
+                     "nothing selected in the run's last 50 calls", ending.EndOfTraining,
+                     {"inner": "oracle-clean", "window": 50}, tag="oracle",
+                     selects_nothing_at_times=True),
+    ]
+}
+
+
+def get_spec(name: str) -> StrategySpec:
+    """The registered strategy ``name``; ``ValueError`` lists the valid names otherwise."""
+    if name not in REGISTRY:
+        raise UsageError(f"Unknown strategy {name!r}. Expected one of: {', '.join(REGISTRY)}.")
+    return REGISTRY[name]
+
+
+def make_strategy(name: str, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+    """A fresh strategy ``name``; oracles need ``clean_fn`` and so run only in the bench."""
+    spec = get_spec(name)
+    if spec.oracle and not spec.clean_labels and clean_fn is None:
+        raise UsageError(
+            f"Strategy {name!r} reads the clean labels, which only the bench has "
+            "(noisy-select bench)."
+        )
+    return spec.build(clean_fn)
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def resolved_config(name: str) -> dict:
+    """Everything that defines strategy ``name``: its class, every keyword argument with the
+    defaults filled in, and the config object it resolves to (``AdaptiveSelection.config``)."""
+    spec = get_spec(name)
+    params = [p for p in inspect.signature(spec.cls).parameters.values()
+              if p.name != "clean_fn" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    kwargs = {p.name: p.default for p in params if p.default is not p.empty}
+    kwargs.update(spec.kwargs)
+    config = getattr(spec.build(lambda: torch.zeros(0)), "config", None)
+    # The class by name: where it lives in the package is not what it does.
+    return _jsonable({"class": spec.cls.__qualname__,
+                      "kwargs": kwargs, "config": config, "clean_labels": spec.clean_labels})
+
+
+def config_hash(*parts: dict) -> str:
+    """A short hash of JSON-able configs (key order does not matter)."""
+    text = json.dumps(list(parts), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
