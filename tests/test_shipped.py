@@ -1,10 +1,12 @@
 """The shipped strategy (``noisy_select.strategies.shipped``) against independent computations."""
 
-
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from noisy_select.strategies import shipped
+from noisy_select.strategies.base import PUBLISHED_KEEP
 
 
 def test_a_hand_worked_batch():
@@ -42,3 +44,18 @@ def test_a_mean_loss_says_how_to_get_one_loss_per_sample():
     with pytest.raises(ValueError, match=r"got shape \(\) \(a mean loss: use "
                                          r"nn.CrossEntropyLoss\(reduction='none'\)"):
         shipped.your_select_indices(torch.tensor([0, 1, 1]), [torch.tensor(0.5), torch.rand(3)])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_the_shipped_strategy_is_the_published_one(data):
+    from noisy_select.strategies.anchors import ClassWiseCoTeaching
+
+    n = data.draw(st.integers(0, 140))
+    labels = torch.tensor(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)),
+                          dtype=torch.long)
+    values = st.one_of(st.floats(0, 40), st.just(float("nan")), st.sampled_from([0.5, 1.0]))
+    losses = [torch.tensor(data.draw(st.lists(values, min_size=n, max_size=n))) for _ in range(2)]
+    published = ClassWiseCoTeaching(PUBLISHED_KEEP)
+    for ours, theirs in zip(shipped.your_select_indices(labels, losses), published(labels, losses)):
+        assert torch.equal(ours, theirs)  # the same indices in the same order
