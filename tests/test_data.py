@@ -283,6 +283,18 @@ def test_unusual_spellings_of_a_label_are_read_and_said_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "label ' 1' in row 3 was read as 1 (and 1 more labels like it)" in err
     assert err.count("\n") == 1
+    # A run reads the labels more than once (the checks, the record): still one line.
+    assert main(["run", "-d", str(root), "--epochs", "1", "--no-progress",
+                 "-o", str(tmp_path / "r.json")]) == 0
+    assert capsys.readouterr().err.count("was read as") == 0  # said already in this process
+
+
+def test_a_run_says_a_repeated_row_once(tmp_path, capsys):
+    root = _official_layout(tmp_path / "own")
+    _labels_csv(root, "train", "0.png,0\n1.png,1\n0.png,0\n3.png,1\n")
+    assert main(["run", "-d", str(root), "--epochs", "1", "--no-progress",
+                 "-o", str(tmp_path / "r.json")]) == 0
+    assert capsys.readouterr().err.count("lists 0.png twice with the same label") == 1
 
 
 def test_an_empty_label_cell_says_it_has_no_label(tmp_path):

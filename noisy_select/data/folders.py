@@ -266,6 +266,16 @@ def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd
     return df
 
 
+_SAID: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    """Print a warning or note once per process (a folder's labels are read more than once)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        print(message, file=sys.stderr)
+
+
 def _check_duplicates(path: str, df: pd.DataFrame, labels: pd.Series) -> None:
     """A file listed twice with different labels is an error naming both rows; listed twice
     with the same label, a warning (it is trained on twice, as the loader reads it)."""
@@ -282,9 +292,9 @@ def _check_duplicates(path: str, df: pd.DataFrame, labels: pd.Series) -> None:
                             "keep the right one.")
     first = names[repeated].iloc[0]
     count = int(names[repeated].nunique())
-    print(f"warning: {path} lists {first} twice with the same label"
-          + (f" (and {count - 1} other files too)" if count > 1 else "")
-          + "; the loader trains on such a file twice.", file=sys.stderr)
+    _say_once(f"warning: {path} lists {first} twice with the same label"
+              + (f" (and {count - 1} other files too)" if count > 1 else "")
+              + "; the loader trains on such a file twice.")
 
 
 def _note_unusual_spelling(path: str, labels: pd.Series) -> None:
@@ -293,9 +303,9 @@ def _note_unusual_spelling(path: str, labels: pd.Series) -> None:
     unusual = raw[~raw.isin(["0", "1"])]
     if len(unusual):
         i = int(unusual.index[0])
-        print(f"note: {path}: label {raw.iloc[i]!r} in row {i + 2} was read as "
-              f"{int(labels.iloc[i])}" + (f" (and {len(unusual) - 1} more labels like it)"
-                                           if len(unusual) > 1 else "") + ".", file=sys.stderr)
+        _say_once(f"note: {path}: label {raw.iloc[i]!r} in row {i + 2} was read as "
+                  f"{int(labels.iloc[i])}" + (f" (and {len(unusual) - 1} more labels like it)"
+                                               if len(unusual) > 1 else "") + ".")
 
 
 def read_split(split_dir: str) -> Split:
