@@ -34,7 +34,8 @@ SHIPPED_BEFORE = {"class": "YourSelectIndices", "kwargs": {"keep": [0.5, 0.93]},
 
 def today(config: dict) -> dict:
     """``config`` as today's code writes it, where only the reading changed."""
-    kwargs = {k: v for k, v in config["kwargs"].items() if REMOVED_OPTIONS.get(k, object()) != v}
+    kwargs = {RENAMED.get(k, k): v for k, v in config["kwargs"].items()
+              if REMOVED_OPTIONS.get(k, object()) != v}
     options = config["config"]
     if isinstance(options, dict):
         options = {RENAMED.get(k, k): v for k, v in options.items()
