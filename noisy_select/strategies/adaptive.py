@@ -145,8 +145,10 @@ class AdaptiveSelection(Strategy):
         self.ratio_bound: torch.Tensor | None = None  # (2, 2) tightest mpe ratios so far
 
     def _keep_shares(self, loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Add this batch to the ring buffer; ``(2 models, 2 labels)`` shares to keep: the
-        estimated clean shares, or the known ``keep``."""
+        """``(2 models, 2 labels)`` shares to keep: the known ``keep``, or the clean shares
+        estimated on the ring buffer after adding this batch to it."""
+        if self.config.keep is not None:  # nothing to estimate: the buffer is never read
+            return torch.tensor(self.config.keep, device=loss.device).expand(2, 2)
         size = self.config.buffer_size
         if self.buffer is None or self.buffer_labels is None or self.buffer.device != loss.device:
             self.buffer = torch.zeros(2, size, device=loss.device)
@@ -157,8 +159,6 @@ class AdaptiveSelection(Strategy):
         self.buffer[:, slots] = loss[:, -n:]
         self.buffer_labels[slots] = labels[-n:]
         self.cursor = (self.cursor + n) % size
-        if self.config.keep is not None:
-            return torch.tensor(self.config.keep, device=loss.device).expand(2, 2)
         ratios = mpe_ratios(self.buffer, self.buffer_labels)
         # Each ratio bounds the true one from above: the smallest seen is the best estimate.
         # Only full buffers count, so that a small sample cannot set it.
