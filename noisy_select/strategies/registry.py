@@ -23,7 +23,7 @@ import torch
 from noisy_select.competition import SelectIndices
 from noisy_select.constants import SHIPPED
 from noisy_select.errors import UsageError
-from noisy_select.strategies import anchors, ending, shipped
+from noisy_select.strategies import anchors, ending, schedule, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
 from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
 
@@ -73,6 +73,7 @@ def inlined_modules(module_name: str) -> list[str] | None:
 
 
 TAGS = ("product", "anchor", "estimate", "oracle", "research")
+INNER_KEYS = ("inner", "early", "late")  # keywords that name registered strategies
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class StrategySpec:
     clean labels (bench only: its class takes ``clean_fn`` first, a function returning the
     current batch's clean labels, unless ``clean_labels``, which trains on the clean labels
     instead of the noisy ones); ``research`` a candidate under measurement. A string
-    ``inner`` keyword names the registered strategy that ``cls`` wraps.
+    keyword of ``INNER_KEYS`` (``inner``; ``early`` and ``late``) names a registered strategy
+    that ``cls`` wraps.
     """
 
     name: str
@@ -101,22 +103,24 @@ class StrategySpec:
 
     @property
     def oracle(self) -> bool:
-        return self.tag == "oracle" or (
-            "inner" in self.kwargs and get_spec(self.kwargs["inner"]).oracle)
+        return self.tag == "oracle" or any(spec.oracle for spec in self.inners.values())
 
     @property
-    def inner(self) -> StrategySpec | None:
-        return get_spec(self.kwargs["inner"]) if "inner" in self.kwargs else None
+    def inners(self) -> dict[str, StrategySpec]:
+        """The registered strategies it wraps, by keyword."""
+        return {k: get_spec(v) for k, v in self.kwargs.items() if k in INNER_KEYS}
 
     @property
     def modules(self) -> list[str] | None:
         """The package modules a submission inlines for it, dependencies first (None: not
         exportable)."""
-        own = inlined_modules(self.cls.__module__)
-        inner = self.inner.modules if self.inner else []
-        if own is None or inner is None:
-            return None
-        return [*inner, *(m for m in own if m not in inner)]
+        order: list[str] = []
+        for part in [*(spec.modules for spec in self.inners.values()),
+                     inlined_modules(self.cls.__module__)]:
+            if part is None:
+                return None
+            order += [m for m in part if m not in order]
+        return order
 
     @property
     def exportable(self) -> bool:
@@ -129,7 +133,8 @@ class StrategySpec:
             return None
         if not isinstance(self.cls, type):
             return self.cls.__name__
-        args = ", ".join(f"{k}={self.inner.export if k == 'inner' and self.inner else repr(v)}"
+        inners = self.inners
+        args = ", ".join(f"{k}={inners[k].export if k in inners else repr(v)}"
                          for k, v in self.kwargs.items())
         return f"{self.cls.__name__}({args})"
 
@@ -137,8 +142,9 @@ class StrategySpec:
         if not isinstance(self.cls, type):
             return self.cls
         kwargs = dict(self.kwargs)
-        if "inner" in kwargs:
-            kwargs["inner"] = make_strategy(kwargs["inner"], clean_fn)
+        if self.inners:
+            kwargs.update({k: make_strategy(v, clean_fn) for k, v in kwargs.items()
+                           if k in INNER_KEYS})
         elif self.tag == "oracle" and not self.clean_labels:
             return self.cls(clean_fn, **kwargs)
         return self.cls(**kwargs)
@@ -197,6 +203,11 @@ REGISTRY: dict[str, StrategySpec] = {
                      tag="research", selects_nothing_at_times=True),
         _adaptive("x-all-balanced", "every sample, the labels balanced by repetition (balanced "
                   "error is noise-tolerant: Menon et al. 2015)", tag="research", keep=(1.0, 1.0)),
+        StrategySpec("x-balanced-2", "every sample with the labels balanced for 2 epochs "
+                     "(x-all-balanced), then the published strategy (fixed-rates)",
+                     schedule.EpochSchedule,
+                     {"early": "x-all-balanced", "late": "fixed-rates", "switch": 2},
+                     tag="research"),
         StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
                      "nothing selected in the run's last 50 calls", ending.EndOfTraining,
                      {"inner": "oracle-clean", "window": 50}, tag="oracle",
