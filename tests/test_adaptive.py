@@ -1,16 +1,10 @@
 """``strategies.adaptive``: estimated keep shares, balancing and resampling."""
 
-
 import pytest
 import torch
 
-from noisy_select.strategies.adaptive import (
-    AdaptiveConfig,
-    AdaptiveSelection,
-    class_balanced_weights,
-    mpe_clean_shares,
-    resample,
-)
+from noisy_select.strategies.adaptive import AdaptiveConfig, AdaptiveSelection, mpe_clean_shares
+from noisy_select.strategies.base import class_balanced_weights, resample
 
 
 def test_resample_is_proportional_and_never_empty():

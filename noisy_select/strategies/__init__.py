@@ -4,5 +4,6 @@
 every strategy shares (input checks, per-batch maths, ``Strategy``); ``anchors`` the published strategies
 to compare against; ``adaptive`` the strategy that estimates its keep shares; ``oracles`` the strategies
 that read the clean labels (bench only); ``ending`` empty selections at the end of training;
-``cleanlab_anchor`` cleanlab's confident learning; ``registry`` every strategy by name.
+``schedule`` one strategy for the first epochs, another after; ``cleanlab_anchor`` cleanlab's
+confident learning; ``registry`` every strategy by name.
 """

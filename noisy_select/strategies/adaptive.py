@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from noisy_select.strategies.base import Strategy, keep_lowest
+from noisy_select.strategies.base import Strategy, class_balanced_weights, keep_lowest, resample
 
 
 @dataclass(frozen=True)
@@ -103,30 +103,6 @@ def clean_shares_from_ratios(ratios: torch.Tensor) -> torch.Tensor:
 def mpe_clean_shares(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """``(..., 2)`` clean share of each label by mixture proportion estimation."""
     return clean_shares_from_ratios(mpe_ratios(loss, labels))
-
-
-def class_balanced_weights(labels: torch.Tensor, keep: torch.Tensor, balance: float) -> torch.Tensor:
-    """Per-sample weights ``(..., B)``: the kept samples of each class share ``n_c ** (1 - balance)``."""
-    onehot = torch.nn.functional.one_hot(labels, 2).to(keep.dtype)  # (B, 2)
-    kept = keep @ onehot  # (..., 2)
-    share = torch.where(kept > 0, kept.pow(1 - balance), torch.zeros_like(kept))
-    per_sample = (share / kept.clamp(min=1)) @ onehot.T  # (..., B)
-    return keep * per_sample
-
-
-def resample(weights: torch.Tensor, size: int) -> torch.Tensor:
-    """``size`` indices drawn systematically (deterministic) in proportion to ``weights (B,)``.
-
-    A sample with share ``w_i / sum(w)`` appears about ``size * share`` times. All-zero weights
-    fall back to uniform ones, so a non-empty batch never gives an empty selection.
-    """
-    n = weights.numel()
-    total = weights.sum()
-    weights = torch.where(total > 0, weights, torch.ones_like(weights))
-    cumulative = weights.cumsum(0)
-    grid = (torch.arange(size, device=weights.device, dtype=weights.dtype) + 0.5) / size
-    idx = torch.searchsorted(cumulative, grid * cumulative[-1], right=True)
-    return idx.clamp(max=n - 1)
 
 
 class AdaptiveSelection(Strategy):

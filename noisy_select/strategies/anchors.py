@@ -24,7 +24,7 @@ class ClassWiseCoTeaching(Strategy):
     """Each model trains on the lowest-loss share ``keep[c]`` of each label ``c`` by its peer.
 
     ``keep=(0.85, 0.85)`` is the seed notebook's solution, ``PUBLISHED_KEEP`` the published one
-    (``shipped.your_select_indices`` is the same selection as a plain function).
+    (the shipped strategy makes the same selection from its third epoch on, ``shipped.published``).
     """
 
     def __init__(self, keep: tuple[float, float] = PUBLISHED_KEEP) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 MAX_LOSS = 30.0  # losses are clipped to [0, MAX_LOSS]; NaN and inf rank as the worst loss
-# Share of label 0 and of label 1 kept by the published solution (and the shipped strategy).
+# Share of label 0 and of label 1 kept by the published solution (and the shipped strategy's
+# second phase).
 PUBLISHED_KEEP = (0.50, 0.93)
 
 
@@ -195,7 +196,7 @@ class Strategy:
     empty batch with an empty selection, and hands the rest to ``select(labels, loss)`` with
     ``(B,)`` int64 labels and ``(2, B)`` detached float32 losses in ``[0, MAX_LOSS]``. A
     subclass implements ``select`` and extends ``reset`` with its own state. A strategy without
-    state is a plain function instead (``shipped.your_select_indices``).
+    state can be a plain function instead.
     """
 
     def __init__(self) -> None:
@@ -215,3 +216,27 @@ class Strategy:
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
         """``[indices for model 1, indices for model 2]`` of a non-empty batch."""
         raise NotImplementedError
+
+
+def class_balanced_weights(labels: torch.Tensor, keep: torch.Tensor, balance: float) -> torch.Tensor:
+    """Per-sample weights ``(..., B)``: the kept samples of each class share ``n_c ** (1 - balance)``."""
+    onehot = torch.nn.functional.one_hot(labels, 2).to(keep.dtype)  # (B, 2)
+    kept = keep @ onehot  # (..., 2)
+    share = torch.where(kept > 0, kept.pow(1 - balance), torch.zeros_like(kept))
+    per_sample = (share / kept.clamp(min=1)) @ onehot.T  # (..., B)
+    return keep * per_sample
+
+
+def resample(weights: torch.Tensor, size: int) -> torch.Tensor:
+    """``size`` indices drawn systematically (deterministic) in proportion to ``weights (B,)``.
+
+    A sample with share ``w_i / sum(w)`` appears about ``size * share`` times. All-zero weights
+    fall back to uniform ones, so a non-empty batch never gives an empty selection.
+    """
+    n = weights.numel()
+    total = weights.sum()
+    weights = torch.where(total > 0, weights, torch.ones_like(weights))
+    cumulative = weights.cumsum(0)
+    grid = (torch.arange(size, device=weights.device, dtype=weights.dtype) + 0.5) / size
+    idx = torch.searchsorted(cumulative, grid * cumulative[-1], right=True)
+    return idx.clamp(max=n - 1)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from noisy_select.strategies.adaptive import class_balanced_weights, resample
-from noisy_select.strategies.base import EpochCounter, Strategy
+from noisy_select.strategies.base import EpochCounter, Strategy, class_balanced_weights, resample
 
 
 def pred_probs_from_losses(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from noisy_select.strategies.adaptive import class_balanced_weights, resample
-from noisy_select.strategies.base import Strategy
+from noisy_select.strategies.base import Strategy, class_balanced_weights, resample
 
 
 class OracleClean(Strategy):

@@ -164,9 +164,10 @@ def _cleanlab_class() -> type:
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
-        StrategySpec(SHIPPED, "the strategy this project ships (noisy_select.strategies.shipped): the "
-                     "published class-wise co-teaching, keeping 50% / 93%",
-                     shipped.your_select_indices, tag="product"),
+        StrategySpec(SHIPPED, "the strategy this project ships (noisy_select.strategies.shipped): "
+                     "every sample with the labels balanced for 2 epochs, then the published "
+                     "class-wise co-teaching, keeping 50% / 93% (x-balanced-2's selection)",
+                     shipped.BalancedThenPublished, tag="product"),
         StrategySpec("all", "every sample (the seed's baseline)", anchors.AllSamples),
         StrategySpec("seed-coteaching",
                      "the seed notebook's solution: class-wise cross selection keeping 85%",
