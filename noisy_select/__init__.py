@@ -7,7 +7,7 @@ without torch.
 from __future__ import annotations
 
 __all__ = ["your_select_indices"]
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def __getattr__(name: str):

@@ -216,7 +216,7 @@ def _cmd_speed(args: argparse.Namespace) -> None:
 
         ops = count_ops(args.strategy, device)
         print(f"{ops['strategy']}: {ops['median_ops']} top-level aten ops per call (median of "
-              f"{ops['calls']} calls over two epochs, at most {ops['max_ops']}); the seed's strategy "
+              f"{ops['calls']} calls over six epochs, at most {ops['max_ops']}); the seed's strategy "
               f"{ops['seed_ops']}")
     r = measure(device, args.strategy, args.repeats)
     print(f"device {r['device']}: {r['strategy']} {1e6 * r['call_s']:.0f} us/call, "
