@@ -31,8 +31,8 @@ import torch
 from noisy_select.errors import HandoffError
 
 PICKLE_PATH = os.path.join("file_output", "your_select_indices.pkl")
-EPOCHS, BATCHES = 6, 60  # seeded calls: a whole run of 6 passes over 10 batches (stateful
-# strategies see epochs repeat, a schedule by epoch switches, a run ends)
+EPOCHS = 6  # seeded calls: a whole run of 6 passes over 10 batches (stateful strategies see
+# epochs repeat, a schedule by epoch switches, a run ends)
 
 
 def seeded_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
@@ -46,7 +46,7 @@ def seeded_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]
     epoch = [(torch.rand(size, generator=gen) > 0.63).long() for size in [128] * 9 + [16]]
     return [(targets, [torch.rand(targets.numel(), generator=gen).mul(3).round(decimals=2)
                        for _ in range(2)])
-            for targets in epoch * EPOCHS][:BATCHES]
+            for targets in epoch * EPOCHS]
 
 
 def selections(strategy, batches) -> list[list[list[int]]]:

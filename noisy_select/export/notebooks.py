@@ -157,7 +157,7 @@ def solution_source(strategy: str = SHIPPED) -> str:
              "library only.\n# Running this cell creates the strategy and its state afresh: re-run "
              "it before training again.\nfrom __future__ import annotations"]
     parts += [_module_body(m) for m in modules]
-    if strategy != SHIPPED and spec.export != "your_select_indices":
+    if strategy != SHIPPED:
         # A strategy object, built once by this cell; the entry point calls it (the shipped
         # module defines its own entry point and the object behind it).
         parts.append(f"_STRATEGY = {spec.export}")

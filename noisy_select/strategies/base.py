@@ -183,10 +183,14 @@ class EpochCounter:
                 self.epoch_length, self.seen = call + 1, []
             else:
                 self._compare(labels, call)
-        length = self.epoch_length or self.guess
-        if length is None:
+        if self.length is None:
             return 0, call
-        return divmod(call, length)
+        return divmod(call, self.length)
+
+    @property
+    def length(self) -> int | None:
+        """The epoch length: settled, else guessed from repeated targets, else unknown."""
+        return self.epoch_length or self.guess
 
 
 class Strategy:

@@ -97,7 +97,7 @@ class BalancedThenPublished:
             out = balanced(labels)
         else:
             out = published(labels, loss)
-        length = self.counter.epoch_length or self.counter.guess
+        length = self.counter.length
         if length is not None and self.counter.calls >= self.epochs * length:
             self.reset()  # the run is over: the next call starts another one
         return out
