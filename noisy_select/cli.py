@@ -136,6 +136,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     from noisy_select.bench import report, sweeps
     from noisy_select.files import check_writable
 
+    sweeps.check_backend(jobs=args.jobs, backend=args.backend, address=args.address)
     check_writable(args.summary, "--summary")
     check_writable(args.figures, "--figures", folder=True)
     specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or list(DEFAULT_BENCH),

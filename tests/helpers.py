@@ -1,4 +1,10 @@
-"""Rows of the result schema for tests that do not train (the real ``records.make_row``)."""
+"""What several test files share: result rows for tests that do not train (the real
+``records.make_row``), a failing disk, and a made-up Fashion-MNIST in its four IDX files."""
+
+import gzip
+import os
+
+import numpy as np
 
 from noisy_select.bench.records import make_row
 
@@ -30,3 +36,23 @@ def fail_after_saves(monkeypatch, n: int, error: BaseException) -> None:
         return save(self, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "save", failing)
+
+
+def write_idx(folder, *, per_split=(300, 100), seed=0, gz=True, broken=None):
+    """A tiny Fashion-MNIST in its four IDX files: images whose pixels encode their class."""
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, n in zip(("train", "t10k"), per_split):
+        classes = (np.arange(n) % 10).astype(np.uint8)
+        images = rng.integers(0, 20, size=(n, 28, 28), dtype=np.uint8) + classes[:, None, None] * 20
+        files = {f"{split}-images-idx3-ubyte": (2051, [n, 28, 28], images),
+                 f"{split}-labels-idx1-ubyte": (2049, [n], classes)}
+        for stem, (magic, dims, array) in files.items():
+            if broken and broken[0] == stem:
+                magic, dims, array = broken[1](magic, dims, array)
+            header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+            payload = header + np.ascontiguousarray(array).tobytes()
+            name = os.path.join(folder, stem + (".gz" if gz else ""))
+            with (gzip.open if gz else open)(name, "wb") as f:
+                f.write(payload)
+    return folder

@@ -134,6 +134,7 @@ def test_summary_table_arithmetic():
     assert table.loc["new", "ci_high"] == pytest.approx(0.9)
 
 
+@pytest.mark.slow
 def test_speed_measures_a_call_and_a_step(capsys):
     from noisy_select.bench.speed import measure, seed_select_indices
 
@@ -274,6 +275,7 @@ def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
     assert line_style("adaptive-otsu", colors)["color"] == "0.7"
 
 
+@pytest.mark.slow
 def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
     """cleanlab's own fork-based pool used to fail inside the bench's spawned processes."""
     pytest.importorskip("cleanlab")

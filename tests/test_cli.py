@@ -41,6 +41,7 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
     assert result["environment"]["device"] == "cpu"
 
 
+@pytest.mark.slow
 def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(tmp_path):
     """Each run starts the strategy with fresh state (a leak would carry the clean run's estimates)."""
     clean, noisy = tmp_path / "clean", tmp_path / "noisy"
@@ -214,11 +215,11 @@ def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
     assert "3 runs to do with 1 process, about 0 minutes (each run at the mean time" in out
 
 
-def test_sweep_estimate_times_each_run_by_its_own_scenario():
+def test_sweep_estimate_times_each_run_by_its_own_scenario(fake_fashion):
     rows = [{"scenario": "olympiad", "scale": 1.0, "seconds": 100},
             {"scenario": "fashion-tops", "scale": 1.0, "seconds": 500},
             {"scenario": "fashion-tops", "scale": 1.0, "seconds": 700}]
-    todo = sweeps.plan(["fashion-tops", "olympiad", "digits"], ["all"], [0])
+    todo = sweeps.plan(["fashion-tops", "olympiad", "digits"], ["all"], [0], source=fake_fashion)
     # 600 (fashion-tops' mean) + 100 (olympiad's) + 433.3 (no digits rows: the mean of all)
     assert sweeps._estimate(rows, todo) == pytest.approx(600 + 100 + 1300 / 3)
     assert sweeps._estimate([], todo) is None
@@ -414,3 +415,50 @@ def test_bench_names_a_sweep_too_small_to_learn(tmp_path, capsys):
                  "0.1", "--epochs", "1", "-r", str(tmp_path / "r.jsonl"), "--summary",
                  str(tmp_path / "R.md"), "--figures", str(tmp_path / "f"), "--no-progress"]) == 0
     assert "olympiad: warning: this run has 3 optimizer steps" in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_data_touched(monkeypatch):
+    """Every way a command reaches data, source files or the network fails the test."""
+    from noisy_select.bench import records
+    from noisy_select.data import ensure, folders, proxy, scenarios, sources
+
+    def touched(*args, **kwargs):
+        raise AssertionError("data was looked for before the usage error")
+
+    for module, name in [(sources, "find_fashion"), (sources, "reachable"), (scenarios, "build"),
+                         (scenarios, "load_source"), (folders, "folder_state"),
+                         (folders, "check_splits"), (ensure, "ensure_data"),
+                         (proxy, "build_proxy"), (records, "read_results"),
+                         (records, "check_results_file"), (sweeps, "check_results_file")]:
+        monkeypatch.setattr(module, name, touched)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "-s", "nope"], "Unknown strategy 'nope'"),
+    (["run", "-s", "oracle-clean"], "reads the clean labels"),
+    (["run", "--epochs", "0"], "a whole number >= 1"),
+    (["data", "--scenario", "nope"], "Expected a scenario"),
+    (["data", "--scale", "2"], "a scale in (0, 1]"),
+    (["download", "--bogus"], "unrecognized arguments"),
+    (["bench", "nope"], "Unknown strategy 'nope'"),
+    (["bench", "all", "--address", "127.0.0.1:1"], "--backend ray only"),
+    (["bench", "all", "--scenarios", "nope"], "Expected a scenario name"),
+    (["compare", "all", "nope"], "Unknown strategy 'nope'"),
+    (["compare", "all", "all"], "different strategies"),
+    (["compare", "all", "fixed-rates", "--address", "127.0.0.1:1"], "--backend ray only"),
+    (["summary", "--commands"], "expected one argument"),
+    (["speed", "-s", "nope"], "Unknown strategy 'nope'"),
+    (["submission", "-s", "nope", "--no-check"], "Unknown strategy 'nope'"),
+    (["submission", "-s", "oracle-clean", "--no-check"], "oracle-clean"),
+])
+def test_usage_errors_exit_2_before_any_data_is_looked_for(no_data_touched, tmp_path, capsys,
+                                                          monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own usage errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err
+    assert list(tmp_path.iterdir()) == []

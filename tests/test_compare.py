@@ -135,6 +135,7 @@ def _own_folder(tiny_proxy, tmp_path):
     return own
 
 
+@pytest.mark.slow
 def test_compare_on_a_folder_of_ones_own_data_pairs_loop_seeds(tiny_proxy, tmp_path, capsys):
     from noisy_select.cli import main
 
@@ -169,3 +170,27 @@ def test_a_folder_that_cannot_be_compared_on_is_refused_before_anything_runs(
     assert "holds class 1 only" in capsys.readouterr().err
     assert main(["compare", "fixed-rates", "all", "-d", str(tmp_path / "nope"), *base]) == 3
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_ray_that_does_not_start_is_one_line_and_keeps_the_rows(tmp_path, capsys, monkeypatch):
+    import sys
+    import types
+
+    attempts = []
+
+    def init(**kwargs):
+        attempts.append(kwargs)
+        raise RuntimeError("The current node timed out during startup.\nmore detail")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init, shutdown=lambda: None)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    results = tmp_path / "r.jsonl"
+    done = sweeps.plan(["olympiad"], ["all"], [0], epochs=1)[0]
+    results.write_text(json.dumps(fake_row(done)) + "\n")
+    before = results.read_text()
+    assert main(["bench", "all", "fixed-rates", "--backend", "ray", "--scenarios", "olympiad",
+                 "--seeds", "0", "--epochs", "1", "-r", str(results), "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Ray did not start here (tried twice): The current node timed out during startup." in err
+    assert len(attempts) == 2 and results.read_text() == before

@@ -68,17 +68,34 @@ def test_written_proxy_is_the_competition_layout(tiny_proxy):
     assert int((train.labels != train.clean).sum()) == manifest["counts"]["train"]["wrong_labels"]
 
 
-@pytest.mark.parametrize("name", sorted(scenarios.SCENARIOS))
-def test_every_scenario_builds_with_its_noise(name):
-    data = scenarios.build(name, seed=1)
-    recipe = scenarios.SCENARIOS[name]
+FASHION = sorted(n for n, r in scenarios.SCENARIOS.items() if r.source == "fashion")
+
+
+def _assert_noise_as_recipe(data, recipe, scale=1.0):
     train = data.splits["train"]
-    assert len(train.labels) == recipe.train_size
+    n = len(train.labels)
+    assert n == round(recipe.train_size * scale)
+    # Exact counts per class: the realised rates are the recipe's up to rounding.
+    tolerance = max(0.002, 1.5 / (n * min(recipe.train_prior, 1 - recipe.train_prior)))
     for i in (0, 1):
         members = train.clean == i
         flipped = (train.labels[members] != i).mean()
-        assert abs(flipped - recipe.noise[i][1 - i]) < 0.002
-    assert abs(train.clean.mean() - recipe.train_prior) < 0.002
+        assert abs(flipped - recipe.noise[i][1 - i]) < tolerance
+    assert abs(train.clean.mean() - recipe.train_prior) < max(0.002, 1 / n)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.needs_fashion) if n in FASHION else n
+    for n in sorted(scenarios.SCENARIOS)])
+def test_every_scenario_builds_with_its_noise(name):
+    _assert_noise_as_recipe(scenarios.build(name, seed=1), scenarios.SCENARIOS[name])
+
+
+@pytest.mark.parametrize("name", FASHION)
+def test_every_fashion_scenario_builds_from_made_up_idx_files(name, fake_fashion):
+    data = scenarios.build(name, seed=1, scale=0.05, source_dir=fake_fashion)
+    _assert_noise_as_recipe(data, scenarios.SCENARIOS[name], scale=0.05)
+    assert data.manifest()["source_fingerprint"] == scenarios._fingerprint("fashion", fake_fashion)
 
 
 def test_unknown_scenario_lists_the_valid_ones():

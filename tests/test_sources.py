@@ -1,32 +1,13 @@
-import gzip
+import json
 import os
 
 import numpy as np
 import pytest
+from helpers import write_idx
 
 from noisy_select.cli import main
 from noisy_select.data import scenarios, sources
 from noisy_select.errors import DataError
-
-
-def write_idx(folder, *, per_split=(300, 100), seed=0, gz=True, broken=None):
-    """A tiny Fashion-MNIST in its four IDX files: images whose pixels encode their class."""
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for split, n in zip(("train", "t10k"), per_split):
-        classes = (np.arange(n) % 10).astype(np.uint8)
-        images = rng.integers(0, 20, size=(n, 28, 28), dtype=np.uint8) + classes[:, None, None] * 20
-        files = {f"{split}-images-idx3-ubyte": (2051, [n, 28, 28], images),
-                 f"{split}-labels-idx1-ubyte": (2049, [n], classes)}
-        for stem, (magic, dims, array) in files.items():
-            if broken and broken[0] == stem:
-                magic, dims, array = broken[1](magic, dims, array)
-            header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
-            payload = header + np.ascontiguousarray(array).tobytes()
-            name = os.path.join(folder, stem + (".gz" if gz else ""))
-            with (gzip.open if gz else open)(name, "wb") as f:
-                f.write(payload)
-    return folder
 
 
 def test_read_fashion_joins_both_files_and_keeps_pixels_and_classes(tmp_path):
@@ -104,3 +85,27 @@ def test_fashion_scenario_maps_classes_and_records_the_source(tmp_path):
     assert manifest["source_fingerprint"] == sources.fingerprint(*sources.read_fashion(str(folder)))
     again = scenarios.build("fashion-tops", 0, scale=0.05, source_dir=str(folder))
     assert np.array_equal(again.splits["train"].images, data.splits["train"].images)
+
+
+def test_every_command_runs_a_fashion_scenario_from_made_up_idx_files(fake_fashion, tmp_path,
+                                                                     capsys):
+    """The fashion path of data, run, bench and compare, on a machine without the real images."""
+    common = ["--scenario", "fashion-tops", "--source", fake_fashion]
+    assert main(["data", "-d", str(tmp_path / "d"), *common, "--scale", "0.05"]) == 0
+    assert "Wrote scenario 'fashion-tops'" in capsys.readouterr().out
+    assert main(["run", "-d", str(tmp_path / "r"), *common, "--scale", "0.02", "--epochs", "1",
+                 "--device", "cpu", "--no-progress", "-o", str(tmp_path / "run.json")]) == 0
+    assert "offline proxy 'fashion-tops'" in capsys.readouterr().out
+    sweep = ["--scenarios", "fashion-tops", "--source", fake_fashion, "--scale", "0.02",
+             "--epochs", "1", "--device", "cpu", "--no-progress", "-r", str(tmp_path / "b.jsonl")]
+    assert main(["bench", "all", *sweep, "--seeds", "0", "--summary", str(tmp_path / "b.md"),
+                 "--figures", str(tmp_path / "fig")]) == 0
+    assert main(["compare", "all", "fixed-rates", *sweep, "--seeds", "0",
+                 "--summary", str(tmp_path / "c.md")]) == 0
+    out = capsys.readouterr().out
+    assert "### fashion-tops (official loop): against `all`" in out
+    rows = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert [(r["scenario"], r["strategy"]) for r in rows] == [("fashion-tops", "all"),
+                                                                ("fashion-tops", "fixed-rates")]
+    assert {r["data"]["source_fingerprint"] for r in rows} == {
+        scenarios._fingerprint("fashion", fake_fashion)}

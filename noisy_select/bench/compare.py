@@ -97,6 +97,7 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
         raise UsageError(f"Expected at least two strategies to compare, but got {strategies}.")
     if len(set(strategies)) < len(strategies):
         raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
+    sweeps.check_backend(jobs=jobs, **backend)
     specs = sweeps.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
                        loop=loop, source=source, threads=threads, data_dir=data_dir)
     rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, **backend)

@@ -185,9 +185,9 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     """
     from noisy_select.competition import LOOPS
 
-    recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     for name in strategy_names:
         get_spec(split_trainer(name)[1])
+    recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     if epochs < 1:
         raise UsageError(f"Expected `epochs` >= 1, but got {epochs}.")
     if loop not in LOOPS:
@@ -252,6 +252,17 @@ def _estimate(rows: list[dict], todo: list[RunSpec]) -> float | None:
 BACKENDS = ("pool", "ray")
 
 
+def check_backend(*, jobs: int = 1, backend: str = "pool", address: str | None = None) -> None:
+    """``UsageError`` for options of ``sweep`` that cannot go together; the CLI calls it before
+    ``plan`` looks for any data."""
+    if jobs < 1:
+        raise UsageError(f"Expected `jobs` >= 1, but got {jobs}.")
+    if backend not in BACKENDS:
+        raise UsageError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
+    if address and backend != "ray":
+        raise UsageError("--address applies to --backend ray only.")
+
+
 def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
     """Rows of ``todo`` as they finish, in this process (``jobs == 1``) or a process pool."""
     if jobs <= 1:
@@ -283,7 +294,8 @@ def _ray_task(spec: RunSpec) -> dict:
 
 def connect_ray(address: str | None, jobs: int):
     """``ray`` connected to the cluster at ``address`` (host:port), or a new local Ray with
-    ``jobs`` CPUs. ``ValueError`` (one line) when ray is missing or the address does not answer."""
+    ``jobs`` CPUs. ``UsageError`` (one line) when ray is missing or the address does not
+    answer; ``DataError`` with Ray's own cause when it does not start, twice."""
     try:
         import ray
     except ImportError:
@@ -298,7 +310,23 @@ def connect_ray(address: str | None, jobs: int):
                              "--address for a local Ray.") from None
     if not ray.is_initialized():
         kwargs = {"address": address} if address else {"num_cpus": jobs}
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+        # A busy 2-core machine can take longer than Ray's defaults to register a local node
+        # (ray-project/ray#47087): wait longer, and try once more before giving up.
+        os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+        for attempt in (1, 2):
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                         **kwargs)
+                break
+            except Exception as err:  # noqa: BLE001 (Ray raises many kinds; each is one line)
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+                if attempt == 2:
+                    cause = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                    raise DataError(f"Ray did not start {'at ' + address if address else 'here'} "
+                                    f"(tried twice): {cause}. Use the default --backend pool, "
+                                    "or start Ray yourself (`ray start --head`) and pass "
+                                    "--address.") from None
     return ray
 
 
@@ -361,12 +389,7 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
     run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
     """
-    if jobs < 1:
-        raise UsageError(f"Expected `jobs` >= 1, but got {jobs}.")
-    if backend not in BACKENDS:
-        raise UsageError(f"Expected `backend` in {BACKENDS}, but got {backend!r}.")
-    if address and backend != "ray":
-        raise UsageError("--address applies to --backend ray only.")
+    check_backend(jobs=jobs, backend=backend, address=address)
     check_results_file(out)  # before the lock creates the file
     with results_lock(out):
         _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
