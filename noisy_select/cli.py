@@ -134,9 +134,9 @@ _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
 
 def _cmd_bench(args: argparse.Namespace) -> None:
     from noisy_select.bench import report, sweeps
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, check_writable, is_summary
 
-    check_writable(args.summary, "--summary")
+    check_outputs([(args.summary, "--summary", is_summary)], [args.results], force=args.force)
     check_writable(args.figures, "--figures", folder=True)
     specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or list(DEFAULT_BENCH),
                        args.seeds, epochs=args.epochs, device=args.device, scale=args.scale,
@@ -151,11 +151,12 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     from noisy_select.bench import compare
-    from noisy_select.files import atomic_write, check_writable
+    from noisy_select.files import atomic_write, check_outputs, is_compare_table, is_summary
 
     json_path = os.path.splitext(args.summary)[0] + ".json"
-    check_writable(args.summary, "--summary")
-    check_writable(json_path, "--summary (its .json copy)")
+    check_outputs([(args.summary, "--summary", is_summary),
+                   (json_path, "--summary (its .json copy)", is_compare_table)],
+                  [args.results], force=args.force)
     table = compare.compare_runs(
         args.strategies, _scenario_names(args, HEADLINE_SCENARIO), args.seeds, data_dir=args.data,
         results=args.results,
@@ -188,9 +189,10 @@ def _cmd_strategies(args: argparse.Namespace) -> None:
 
 def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select.bench import records, report
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, check_writable, is_summary
 
-    check_writable(args.summary, "--summary")
+    inputs = args.results + ([args.commands] if args.commands else [])
+    check_outputs([(args.summary, "--summary", is_summary)], inputs, force=args.force)
     check_writable(args.figures, "--figures", folder=True)
     rows = [row for path in args.results for row in records.read_results(path, missing_ok=False)]
     command = args.command_line
@@ -225,10 +227,13 @@ def _cmd_speed(args: argparse.Namespace) -> None:
 
 
 def _cmd_submission(args: argparse.Namespace) -> None:
+    from noisy_select.errors import UsageError
     from noisy_select.export.notebooks import write_submission
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, is_notebook
 
-    check_writable(args.out, "--out")
+    if not args.out.endswith(".ipynb"):
+        raise UsageError(f"Expected --out to be a notebook (.ipynb), but got {args.out!r}.")
+    check_outputs([(args.out, "--out", is_notebook)], [], force=args.force)
     if args.no_check:
         print("Not checking the hand-off (--no-check).")
     else:
@@ -346,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_options(p, BENCH_SCENARIOS, "0,1,2")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
 
     p = command("compare", "paired comparison of strategies over seeds, with bootstrap "
                            "confidence intervals", _cmd_compare)
@@ -354,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_options(p, HEADLINE_SCENARIO, "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
 
     command("strategies", "every registered strategy: clean labels read, exportable, what it does",
             _cmd_strategies)
@@ -371,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
     p.add_argument("--no-check", action="store_true",
                    help="skip replaying the platform's hand-off before writing")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
     p.add_argument("--check-scale", type=_scale, default=0.1,
                    help="size of the olympiad proxy the hand-off check trains on, (0, 1]")
     p.add_argument("--check-epochs", type=_positive, default=6,
@@ -383,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
     p.add_argument("--commands", default=None,
                    help="text file with the bench commands that wrote the results, listed first")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
     return parser
 
 

@@ -34,6 +34,7 @@ class RunConfig:
                            kind="scale")
     out: str | None = _option(None, "the run's JSON record (default: a new "
                                     "results/run-<time>-<strategy>.json)", flags=("-o", "--out"))
+    force: bool = _option(False, "replace an existing --out that is not a run record")
     progress: bool = _option(True, "no progress bars and no line per epoch",
                              flags=("--no-progress",))
     loop: str = _option(DEFAULT_LOOP, "the fixed trainer's loop: official (the organizers' "

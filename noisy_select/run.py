@@ -108,10 +108,11 @@ def warn_if_too_small(config: RunConfig, train_size: int) -> None:
 
 def record_path(config: RunConfig) -> str:
     """Where the record goes, checked writable before anything is built or trained."""
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, is_run_record
 
     out = config.out or new_record_path(config.strategy)
-    check_writable(out, "--out")
+    inputs = [config.schedule] if config.schedule else []
+    check_outputs([(out, "--out", is_run_record)], inputs, force=config.force)
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
     return out

@@ -1,0 +1,82 @@
+"""Issue 27: nothing of the user's is overwritten by an output. Grouped by the rule each case tests."""
+
+import json
+import shutil
+
+import pytest
+
+from noisy_select.cli import main
+
+EVIDENCE = "docs/results/bench.jsonl"
+
+
+@pytest.fixture
+def results(tmp_path):
+    path = tmp_path / "ev.jsonl"
+    shutil.copy(EVIDENCE, path)
+    return path
+
+
+# Rule 1: an output path may not be an input of the same command, nor another of its outputs.
+
+def test_summary_may_not_replace_the_results_it_reads(results, tmp_path, capsys):  # case 1
+    before = results.read_text()
+    assert main(["summary", "-r", str(results), "--summary", str(results),
+                 "--figures", str(tmp_path / "f")]) == 3
+    assert "is an input of this command" in capsys.readouterr().err
+    assert results.read_text() == before
+
+
+def test_bench_and_compare_may_not_write_the_summary_over_their_results(results, capsys):  # case 1
+    before = results.read_text()
+    assert main(["bench", "all", "--scenarios", "olympiad", "--seeds", "0", "-r", str(results),
+                 "--summary", str(results)]) == 3
+    assert main(["compare", "all", "fixed-rates", "--seeds", "0", "-r", str(results),
+                 "--summary", str(results)]) == 3
+    assert results.read_text() == before
+
+
+def test_compares_two_outputs_may_not_be_one_file(results, tmp_path, capsys):  # case 2
+    same = tmp_path / "same.json"
+    assert main(["compare", "all", "fixed-rates", "--seeds", "0", "-r", str(results),
+                 "--summary", str(same)]) == 3
+    assert "to be different files" in capsys.readouterr().err
+
+
+# Rule 2: an existing file is replaced only when it is of the kind the command writes
+# (recognised by what this package leaves in it); --force replaces it anyway.
+
+def test_compare_does_not_replace_a_users_json_beside_its_summary(results, tmp_path, capsys):  # case 2
+    notes = tmp_path / "notes.json"
+    notes.write_text(json.dumps({"mine": 1}))
+    assert main(["compare", "all", "fixed-rates", "--seeds", "0", "-r", str(results),
+                 "--summary", str(tmp_path / "notes.md")]) == 3
+    assert "not a file this command writes" in capsys.readouterr().err
+    assert json.loads(notes.read_text()) == {"mine": 1}
+
+
+def test_run_does_not_replace_a_results_file_with_its_record(results, capsys):  # case 3
+    before = results.read_text()
+    assert main(["run", "-d", str(results.parent / "p1"), "--epochs", "1", "-o", str(results)]) == 3
+    err = capsys.readouterr().err
+    assert "not a file this command writes" in err and "--force" in err
+    assert results.read_text() == before
+    assert not (results.parent / "p1").exists()  # refused before any work
+
+
+def test_submission_replaces_only_its_own_notebooks(tmp_path, capsys):  # case 4
+    mine = tmp_path / "notebook.ipynb"
+    mine.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    assert main(["submission", "-o", str(mine), "--no-check"]) == 3
+    assert "not a file this command writes" in capsys.readouterr().err
+    ours = tmp_path / "s.ipynb"
+    assert main(["submission", "-o", str(ours), "--no-check"]) == 0
+    assert main(["submission", "-o", str(ours), "--no-check"]) == 0  # its own kind: replaced
+    assert main(["submission", "-o", str(mine), "--no-check", "--force"]) == 0
+    assert "Inlined from noisy_select" in mine.read_text()
+
+
+def test_submission_writes_only_a_notebook(tmp_path, capsys):  # case 4
+    assert main(["submission", "-o", str(tmp_path / "mine.txt"), "--no-check"]) == 2
+    assert "(.ipynb)" in capsys.readouterr().err
+    assert not (tmp_path / "mine.txt").exists()
