@@ -80,3 +80,22 @@ def test_submission_writes_only_a_notebook(tmp_path, capsys):  # case 4
     assert main(["submission", "-o", str(tmp_path / "mine.txt"), "--no-check"]) == 2
     assert "(.ipynb)" in capsys.readouterr().err
     assert not (tmp_path / "mine.txt").exists()
+
+
+# Rule 3: interrupted work does not block or linger.
+
+def test_a_killed_writers_proxy_folder_does_not_block_the_data_folder(tmp_path):  # case 5
+    import os
+    import subprocess
+    import sys
+
+    from noisy_select.data.folders import folder_state
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    data = tmp_path / "X"
+    (data / f".proxy-{dead.pid}-abcd" / "new" / "train").mkdir(parents=True)
+    assert folder_state(str(data)).kind == "empty"
+    assert os.listdir(data) == []
+    (data / f".proxy-{os.getpid()}-efgh").mkdir()  # a writer still running: left alone
+    assert folder_state(str(data)).kind == "other"

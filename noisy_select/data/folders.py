@@ -141,11 +141,44 @@ class FolderState:
     note: str | None = None
 
 
+# ``write_proxy`` builds in ``.proxy-<pid>-XXXX`` inside the data folder; a process killed with
+# SIGKILL (or SIGHUP) leaves it behind, and the pid says whether its writer is gone.
+WORK_PREFIX = ".proxy-"
+
+
+def work_folder_prefix() -> str:
+    return f"{WORK_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_work(data_dir: str) -> None:
+    """Remove the ``.proxy-<pid>-*`` folders of ``data_dir`` whose process no longer runs."""
+    import shutil
+
+    for name in os.listdir(data_dir):
+        pid = name[len(WORK_PREFIX):].split("-")[0]
+        if name.startswith(WORK_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(data_dir, name), ignore_errors=True)
+
+
 def folder_state(data_dir: str) -> FolderState:
     if not os.path.exists(data_dir):
         return FolderState(data_dir, "missing")
     if not os.path.isdir(data_dir):
         return FolderState(data_dir, "other", (os.path.basename(data_dir),))
+    try:
+        remove_stale_work(data_dir)
+    except OSError:
+        pass  # unreadable or read-only: the checks below say so
     contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
     if not contents:
         return FolderState(data_dir, "empty")
