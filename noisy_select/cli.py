@@ -37,6 +37,7 @@ EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
 # The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
 EVIDENCE = "docs/results/bench.jsonl"
 SCRATCH = "results/bench.jsonl"  # where bench and compare write by default
+MAX_SEEDS = 10_000  # a range is counted before it is built: more runs than anyone can train
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -88,6 +89,9 @@ def _seeds(text: str) -> list[int]:
     try:
         if "-" in text.strip("-") and "," not in text:
             lo, hi = (int(t) for t in text.split("-"))
+            if hi - lo >= MAX_SEEDS:
+                raise argparse.ArgumentTypeError(
+                    f"Expected at most {MAX_SEEDS} seeds, but {text!r} names {hi - lo + 1}.")
             if hi < lo:
                 raise argparse.ArgumentTypeError(
                     f"Expected a range low-high, but {text!r} is empty (did you mean '{hi}-{lo}'?).")
@@ -195,6 +199,7 @@ def _cmd_summary(args: argparse.Namespace) -> None:
     check_outputs([(args.summary, "--summary", is_summary)], inputs, force=args.force)
     check_writable(args.figures, "--figures", folder=True)
     rows = [row for path in args.results for row in records.read_results(path, missing_ok=False)]
+    rows = records.unique_rows(rows, " + ".join(args.results))
     command = args.command_line
     if args.commands:
         try:

@@ -99,3 +99,33 @@ def test_a_killed_writers_proxy_folder_does_not_block_the_data_folder(tmp_path):
     assert os.listdir(data) == []
     (data / f".proxy-{os.getpid()}-efgh").mkdir()  # a writer still running: left alone
     assert folder_state(str(data)).kind == "other"
+
+
+# Rule 4: a run is one row; every reader counts a key once and says what it dropped.
+
+def test_summary_counts_a_file_read_twice_once(results, tmp_path, capsys):  # case 10
+    from noisy_select.bench.records import read_results
+
+    rows = len(read_results(str(results)))
+    assert main(["summary", "-r", str(results), str(results), "--summary",
+                 str(tmp_path / "s.md"), "--figures", str(tmp_path / "f")]) == 0
+    out = capsys.readouterr()
+    assert f"dropped {rows} duplicate rows" in out.err and f"from {rows} runs" in out.out
+
+
+def test_a_name_or_seed_given_twice_is_one_run():  # case 10
+    from noisy_select.bench.sweeps import plan
+
+    specs = plan(["olympiad", "olympiad"], ["all", "all"], [0, 0], epochs=1)
+    assert len(specs) == 1
+
+
+def test_an_absurd_seed_range_is_refused_before_it_is_built(capsys):  # case 8
+    with pytest.raises(SystemExit, match="2"):
+        main(["bench", "all", "--scenarios", "olympiad", "--seeds", "0-4294967295"])
+    assert "at most 10000 seeds" in capsys.readouterr().err
+
+
+def test_no_scenario_is_refused(capsys):  # case 14
+    assert main(["bench", "all", "--scenarios", "", "--seeds", "0"]) == 2
+    assert "at least one scenario" in capsys.readouterr().err

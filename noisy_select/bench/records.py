@@ -117,6 +117,20 @@ def row_key(row: dict) -> tuple:
     return tuple(row.get(k) for k in KEY_FIELDS)
 
 
+def unique_rows(rows: list[dict], source: str) -> list[dict]:
+    """``rows`` with one row per key (``KEY_FIELDS``, the first one kept); says on stderr how
+    many were dropped, so that a file read twice or a run written twice never counts double."""
+    first: dict[tuple, dict] = {}
+    for row in rows:
+        first.setdefault(row_key(row), row)
+    unique = list(first.values())
+    if len(unique) < len(rows):
+        print(f"{source}: dropped {len(rows) - len(unique)} duplicate row"
+              f"{'s' if len(rows) - len(unique) > 1 else ''} (same {', '.join(KEY_FIELDS)}); "
+              "the first of each is used.", file=sys.stderr)
+    return unique
+
+
 def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
     """Every row of a results file: JSON lines, or one run's ``.json`` record.
 

@@ -35,6 +35,7 @@ from noisy_select.bench.records import (
     row_key,
     scores,
     split_trainer,
+    unique_rows,
 )
 from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.data import scenarios, sources
@@ -185,6 +186,13 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     """
     from noisy_select.competition import LOOPS
 
+    # A name or seed given twice is one run (its rows would share one key).
+    scenario_names = list(dict.fromkeys(scenario_names))
+    strategy_names = list(dict.fromkeys(strategy_names))
+    seeds = list(dict.fromkeys(seeds))
+    if not scenario_names and data_dir is None:
+        raise UsageError("Expected at least one scenario in --scenarios (or a --data folder), "
+                         "but got none.")
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     for name in strategy_names:
         get_spec(split_trainer(name)[1])
@@ -371,4 +379,4 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     with results_lock(out):
         _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
     wanted = {s.key() for s in specs}
-    return [r for r in read_results(out) if row_key(r) in wanted]
+    return unique_rows([r for r in read_results(out) if row_key(r) in wanted], out)
