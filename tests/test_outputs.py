@@ -129,3 +129,20 @@ def test_an_absurd_seed_range_is_refused_before_it_is_built(capsys):  # case 8
 def test_no_scenario_is_refused(capsys):  # case 14
     assert main(["bench", "all", "--scenarios", "", "--seeds", "0"]) == 2
     assert "at least one scenario" in capsys.readouterr().err
+
+
+# Rule 5: bad input is one line naming where it is, never a traceback.
+
+@pytest.mark.parametrize("value", ["oops", None, True, float("nan")])
+def test_a_result_row_with_a_bad_score_is_named_by_file_and_line(results, tmp_path, capsys,
+                                                                  value):  # case 9
+    lines = results.read_text().splitlines()
+    row = json.loads(lines[2])
+    row["bac_mean"] = value
+    lines[2] = json.dumps(row)
+    results.write_text("\n".join(lines) + "\n")
+    assert main(["summary", "-r", str(results), "--summary", str(tmp_path / "s.md"),
+                 "--figures", str(tmp_path / "f")]) == 3
+    err = capsys.readouterr().err
+    assert f"{results}, line 3: expected `bac_mean` to be a number" in err
+    assert "Traceback" not in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from noisy_select.errors import DataError
 SCHEMA = 2
 ROBUST_PREFIX = "robust:"
 KEY_FIELDS = ("scenario", "strategy", "loop", "seed", "epochs", "scale", "config_hash")
-REQUIRED_FIELDS = ("schema", *KEY_FIELDS, "bac_1", "bac_2", "bac_mean", "points")
+NUMBER_FIELDS = ("bac_1", "bac_2", "bac_mean", "points")
+REQUIRED_FIELDS = ("schema", *KEY_FIELDS, *NUMBER_FIELDS)
 
 
 def split_trainer(name: str) -> tuple[str, str]:
@@ -184,6 +186,12 @@ def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
         if missing:
             raise DataError(f"{path}, line {number}: the row lacks {missing} (written by another "
                             "tool?); remove it or re-run that run with `noisy-select bench`.")
+        for k in NUMBER_FIELDS:
+            value = row[k]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                raise DataError(f"{path}, line {number}: expected `{k}` to be a number, but got "
+                                f"{value!r}; fix or remove that line.")
         rows.append(row)
     return rows
 
