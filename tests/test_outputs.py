@@ -146,3 +146,45 @@ def test_a_result_row_with_a_bad_score_is_named_by_file_and_line(results, tmp_pa
     err = capsys.readouterr().err
     assert f"{results}, line 3: expected `bac_mean` to be a number" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", "..", "a\\b"])
+def test_a_scenario_name_may_not_lead_out_of_the_figures_folder(name):  # case 12
+    from noisy_select.data.scenarios import parse_scenario
+    from noisy_select.errors import UsageError
+
+    with pytest.raises(UsageError, match="without '/'"):
+        parse_scenario({"name": name, "source": "mnist", "positive": [1], "train": {},
+                        "val": {}}, "x.toml")
+
+
+def _split(tmp_path, file_name, image=None):
+    split = tmp_path / "train"
+    (split / "data").mkdir(parents=True)
+    (split / "dataset_labels.csv").write_text(f"file_name,label\n{file_name},0\n")
+    if image is not None:
+        image.save(split / "data" / file_name)
+    return split
+
+
+def test_an_absolute_or_escaping_file_name_is_refused(tmp_path):  # case 12
+    from noisy_select.data.folders import read_split
+    from noisy_select.errors import DataError
+
+    outside = tmp_path / "outside.png"
+    for name in (str(outside), "../outside.png", "../../outside.png"):
+        split = _split(tmp_path / name.replace("/", "_"), name)
+        with pytest.raises(DataError, match="points outside it"):
+            read_split(str(split))
+
+
+def test_a_decompression_bomb_is_one_line_naming_the_file_and_row(tmp_path, monkeypatch):  # case 7
+    from PIL import Image
+
+    from noisy_select.data.folders import read_split
+    from noisy_select.errors import DataError
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 280x280 stands in for 14000x14000
+    split = _split(tmp_path, "big.png", Image.new("L", (280, 280)))
+    with pytest.raises(DataError, match=r"Could not read the image .*big.png \(row 2 of .*"):
+        read_split(str(split))

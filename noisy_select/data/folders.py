@@ -354,15 +354,19 @@ def read_split(split_dir: str) -> Split:
     for i, name in enumerate(df["file_name"]):
         path = os.path.join(split_dir, IMAGES_DIR, str(name))
         where = f"row {i + 2} of {os.path.join(split_dir, TASK_DATASET_LABELS_FILE)}"
+        if os.path.isabs(str(name)) or os.path.normpath(str(name)).split(os.sep)[0] == "..":
+            raise DataError(f"Expected a file name inside {os.path.join(split_dir, IMAGES_DIR)} "
+                            f"({where}), but got {name!r}, which points outside it.")
         if not os.path.isfile(path):
             raise DataError(f"Expected the image {path} ({where}), but it is missing.")
         try:
             with Image.open(path) as img:
                 mode, size = img.mode, img.size
-                array = np.asarray(img)
-        except OSError as err:
+                # the header first: a huge image is refused before its pixels are read
+                array = np.asarray(img) if (mode, size) == (IMAGE_MODE, IMAGE_SIZE) else None
+        except (OSError, Image.DecompressionBombError) as err:
             raise DataError(f"Could not read the image {path} ({where}): {err}") from err
-        if mode != IMAGE_MODE or size != IMAGE_SIZE:
+        if array is None:
             raise DataError(
                 f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
                 f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "
