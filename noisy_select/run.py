@@ -14,7 +14,7 @@ from dataclasses import asdict
 from noisy_select.bench.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
 from noisy_select.competition import BATCH_SIZE
 from noisy_select.config import RunConfig
-from noisy_select.constants import LOOPS, TRAINERS
+from noisy_select.constants import DEFAULT_LOOP, LOOPS, TRAINERS
 from noisy_select.data import ensure, folders
 from noisy_select.errors import UsageError
 from noisy_select.files import write_json
@@ -44,6 +44,14 @@ def check_config(config: RunConfig) -> None:
         raise UsageError("--schedule and --keep-best apply to --trainer robust only.")
     if config.loop not in LOOPS:
         raise UsageError(f"Expected `loop` in {LOOPS}, but got {config.loop!r}.")
+    if trainer_and_strategy(config)[0] == "robust":
+        if config.loop != DEFAULT_LOOP:
+            raise UsageError("--loop applies to --trainer fixed only (the robust trainer has its "
+                             "own loop); drop --loop.")
+        if config.schedule:
+            from noisy_select.train.robust import parse_schedule
+
+            parse_schedule(config.schedule, config.epochs)  # a bad schedule stops before any work
 
 
 def new_record_path(strategy: str, folder: str = "results") -> str:

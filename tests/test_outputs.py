@@ -188,3 +188,23 @@ def test_a_decompression_bomb_is_one_line_naming_the_file_and_row(tmp_path, monk
     split = _split(tmp_path, "big.png", Image.new("L", (280, 280)))
     with pytest.raises(DataError, match=r"Could not read the image .*big.png \(row 2 of .*"):
         read_split(str(split))
+
+
+# Rule 6: every option is checked before any work; contradictions are refused.
+
+@pytest.mark.parametrize("text", [None, "{not json", '{"5-3": {"ce": 1}}', "{}",
+                                  '{"0-": {"ce": 0}}'])
+def test_a_bad_schedule_stops_run_before_any_work(tmp_path, capsys, text):  # case 11
+    schedule = tmp_path / "bad.json"
+    if text is not None:
+        schedule.write_text(text)
+    data = tmp_path / "p"
+    assert main(["run", "--trainer", "robust", "--schedule", str(schedule), "-d", str(data),
+                 "--epochs", "1"]) == 2
+    out = capsys.readouterr()
+    assert "Training" not in out.out and not data.exists()
+
+
+def test_the_robust_trainer_refuses_a_loop_it_ignores(tmp_path, capsys):  # case 13
+    assert main(["run", "--trainer", "robust", "--loop", "seed", "-d", str(tmp_path / "p")]) == 2
+    assert "--loop applies to --trainer fixed only" in capsys.readouterr().err
