@@ -208,3 +208,30 @@ def test_a_bad_schedule_stops_run_before_any_work(tmp_path, capsys, text):  # ca
 def test_the_robust_trainer_refuses_a_loop_it_ignores(tmp_path, capsys):  # case 13
     assert main(["run", "--trainer", "robust", "--loop", "seed", "-d", str(tmp_path / "p")]) == 2
     assert "--loop applies to --trainer fixed only" in capsys.readouterr().err
+
+
+# Rule 7: the package's trainers check what a strategy returns, as the platform would fail on it.
+
+@pytest.mark.parametrize("selected, message", [
+    ([[-1, 0], [0]], r"indices in \[0, 4\) for a batch of 4, but the strategy returned -1"),
+    ([[0, 4], [0]], r"returned 4"),
+    ([[True, False, True, True], [0]], "a bool mask"),
+    ("not a list", "Expected the strategy to return"),
+    ([[0]], "of length 1"),
+])
+def test_train_pair_refuses_what_the_loop_would_misread(selected, message):  # case 15
+    import torch
+
+    from noisy_select.errors import UsageError
+    from noisy_select.train.training import train_pair
+
+    gen = torch.Generator().manual_seed(0)
+    batches = [(torch.rand(4, 1, 28, 28, generator=gen), torch.tensor([[0], [1], [0], [1]]))]
+
+    def strategy(targets, losses):
+        return [torch.tensor(s) if isinstance(s, list) else s for s in selected] \
+            if isinstance(selected, list) else selected
+
+    with pytest.raises(UsageError, match=message):
+        train_pair(batches, batches, strategy, epochs=1, device=torch.device("cpu"), seed=0,
+                   progress=False)
