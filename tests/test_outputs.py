@@ -235,3 +235,48 @@ def test_train_pair_refuses_what_the_loop_would_misread(selected, message):  # c
     with pytest.raises(UsageError, match=message):
         train_pair(batches, batches, strategy, epochs=1, device=torch.device("cpu"), seed=0,
                    progress=False)
+
+
+def test_the_hand_off_interpreters_end_with_their_parent(tmp_path):  # case 6
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from noisy_select.export.handoff import PARENT_VARIABLE, WATCH_PARENT
+
+    # a parent that starts a long child running the watcher, then dies as by kill -9
+    child_code = WATCH_PARENT + "\nimport time\ntime.sleep(60)\n"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, os\n"
+        f"os.environ[{PARENT_VARIABLE!r}] = str(os.getpid())\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {child_code!r}])\n"
+        "print(p.pid, flush=True)\n"
+        "os._exit(0)\n")], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.wait()
+    for _ in range(40):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":  # ended, not yet reaped
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.25)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the child outlived its parent")
+
+
+def test_a_killed_checks_folder_is_removed(tmp_path, monkeypatch):  # case 6
+    import subprocess
+    import sys
+
+    from noisy_select.data.folders import remove_stale_work
+    from noisy_select.export.handoff import CHECK_PREFIX
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / f"{CHECK_PREFIX}{dead.pid}-x" / "data").mkdir(parents=True)
+    remove_stale_work(str(tmp_path), CHECK_PREFIX)
+    assert list(tmp_path.iterdir()) == []

@@ -160,13 +160,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_work(data_dir: str) -> None:
-    """Remove the ``.proxy-<pid>-*`` folders of ``data_dir`` whose process no longer runs."""
+def remove_stale_work(data_dir: str, prefix: str = WORK_PREFIX) -> None:
+    """Remove the ``<prefix><pid>-*`` folders of ``data_dir`` whose process no longer runs."""
     import shutil
 
     for name in os.listdir(data_dir):
-        pid = name[len(WORK_PREFIX):].split("-")[0]
-        if name.startswith(WORK_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+        pid = name[len(prefix):].split("-")[0]
+        if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(os.path.join(data_dir, name), ignore_errors=True)
 
 
