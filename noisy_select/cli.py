@@ -48,8 +48,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     """One option per ``RunConfig`` field: its default, help and flags come from the field."""
-    kinds = {"positive": {"type": _positive}, "scale": {"type": _scale}, "seed": {"type": _seed},
-             "scenario": {"type": _scenario}}
+    kinds = {"positive": {"type": _positive}, "threads": {"type": _threads},
+             "scale": {"type": _scale}, "seed": {"type": _seed}, "scenario": {"type": _scenario}}
     for f in options():
         meta = dict(f.metadata)
         flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
@@ -131,6 +131,16 @@ def _checked(cast, ok, expected: str):
 
 
 _positive = _checked(int, lambda v: v >= 1, "a whole number >= 1")
+# More threads than cores only slows a run down; a huge count hits the process limit.
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+
+
+def _threads(text: str) -> int:
+    threads = _positive(text)
+    if threads > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"Expected at most {MAX_THREADS} threads (4 x this "
+                                         f"machine's cores), but got {threads}.")
+    return threads
 # numpy and torch take seeds in [0, 2**32 - 1].
 _seed = _checked(int, lambda v: 0 <= v < 2**32, "a whole number from 0 to 2**32 - 1 as the seed")
 _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
@@ -334,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
         p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
         p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
-        p.add_argument("--threads", type=_positive, default=1,
+        p.add_argument("--threads", type=_threads, default=1,
                        help="torch threads per run (one by default, as the committed rows used: "
                             "the thread count changes a run's numerics)")
         device_option(p)

@@ -24,7 +24,7 @@ class RunConfig:
     device: str = _option("auto", "auto (CUDA when available), cpu or cuda")
     threads: int | None = _option(None, "torch threads (default: torch's own choice, all cores; "
                                         "the thread count changes a run's numerics)",
-                                  kind="positive")
+                                  kind="threads")
     seed: int = _option(SEED, "seeds the models, and a proxy built into --data (competition: 123)",
                         kind="seed")
     scenario: str | None = _option(None, "proxy scenario: built into a new --data, or checked "

@@ -280,3 +280,33 @@ def test_a_killed_checks_folder_is_removed(tmp_path, monkeypatch):  # case 6
     (tmp_path / f"{CHECK_PREFIX}{dead.pid}-x" / "data").mkdir(parents=True)
     remove_stale_work(str(tmp_path), CHECK_PREFIX)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["run"], ["bench", "all"]])
+def test_an_absurd_thread_count_is_refused(command, capsys):  # case 13
+    with pytest.raises(SystemExit, match="2"):
+        main([*command, "--threads", "100000"])
+    assert "4 x this machine's cores" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("switch", [1.5, "2", True, -1])
+def test_the_shipped_rule_refuses_a_switch_that_is_not_a_whole_epoch(switch):  # case 13
+    from noisy_select.strategies.shipped import BalancedThenPublished
+
+    with pytest.raises(ValueError, match="Expected `switch` to be an integer >= 0"):
+        BalancedThenPublished(switch=switch)
+
+
+def test_the_notebook_reads_the_smoke_switch_as_people_write_it(monkeypatch):  # case 13
+    import json as _json
+    import os
+
+    cells = _json.load(open("notebook.ipynb"))["cells"]
+    line = next(ln for c in cells for ln in "".join(c["source"]).splitlines()
+                if ln.startswith("SMOKE = "))
+    for value, smoke in (("1", True), ("true", True), ("TRUE", True), ("yes", True), ("0", False),
+                         ("", False), ("false", False)):
+        monkeypatch.setenv("NOISY_SELECT_SMOKE", value)
+        namespace: dict = {"os": os}
+        exec(line, namespace)
+        assert namespace["SMOKE"] is smoke, value
