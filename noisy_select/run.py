@@ -109,7 +109,7 @@ def warn_if_too_small(config: RunConfig, train_size: int) -> None:
 
     manifest = folders.read_manifest(config.data)
     warning = size_warning(train_size, config.epochs,
-                           scale=manifest.get("scale", 1.0) if manifest else 1.0)
+                           scale=manifest.get("scale", 1.0) if manifest else None)
     if warning:
         print(warning, file=sys.stderr)
 

@@ -310,3 +310,23 @@ def test_the_notebook_reads_the_smoke_switch_as_people_write_it(monkeypatch):  #
         namespace: dict = {"os": os}
         exec(line, namespace)
         assert namespace["SMOKE"] is smoke, value
+
+
+# Rule 8: messages say what is wrong and what can be done about it.
+
+def test_the_size_warning_suggests_a_scale_only_where_one_applies():  # case 14
+    from noisy_select.train.training import size_warning
+
+    own = size_warning(200, 1, scale=None)  # a folder of the user's own data
+    full = size_warning(200, 1, scale=1.0)  # a proxy at full size already
+    assert "--epochs" in own and "--scale" not in own
+    assert "--epochs" in full and "--scale" not in full
+    assert "--scale 0.18 with 6 epochs" in size_warning(300, 2, scale=0.1)
+
+
+def test_an_empty_results_file_is_a_data_problem(tmp_path, capsys):  # case 14
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["summary", "-r", str(empty), "--summary", str(tmp_path / "s.md"),
+                 "--figures", str(tmp_path / "f")]) == 3
+    assert "hold no rows" in capsys.readouterr().err

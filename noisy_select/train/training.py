@@ -39,25 +39,28 @@ def optimizer_steps(train_size: int, epochs: int, batch_size: int = BATCH_SIZE) 
     return epochs * -(-train_size // batch_size)
 
 
-def size_warning(train_size: int, epochs: int, scale: float = 1.0) -> str | None:
+def size_warning(train_size: int, epochs: int, scale: float | None = 1.0) -> str | None:
     """A line saying that a run is too small to learn anything, with the smallest ``--epochs``
     (at this size) and ``--scale`` (at 6 epochs) that reach ``LEARNS_FROM_STEPS``; None when
-    the run is large enough."""
+    the run is large enough. ``scale`` None: data of the user's own, which no scale changes;
+    a scale is suggested only where a larger one exists and reaches that many steps."""
     steps = optimizer_steps(train_size, epochs)
     if steps >= LEARNS_FROM_STEPS:
         return None
     batches = -(-train_size // BATCH_SIZE)
     need_epochs = -(-LEARNS_FROM_STEPS // batches)
-    full = train_size / scale  # the size at --scale 1
+    smallest = f"--epochs {need_epochs} at this size"
+    full = train_size / (scale or 1.0)  # the size at --scale 1
     fewest = (-(-LEARNS_FROM_STEPS // 6) - 1) * BATCH_SIZE + 1  # images for enough batches
-    need_scale = math.ceil(fewest / full * 100) / 100
-    while round(full * need_scale) < fewest and need_scale < 1:
-        need_scale = round(need_scale + 0.01, 2)
+    if scale is not None and scale < 1 and round(full) >= fewest:
+        need_scale = math.ceil(fewest / full * 100) / 100
+        while round(full * need_scale) < fewest and need_scale < 1:
+            need_scale = round(need_scale + 0.01, 2)
+        smallest += f", or --scale {min(need_scale, 1.0):g} with 6 epochs"
     return (f"warning: this run has {steps} optimizer steps ({epochs} epochs x {batches} "
             f"batches); below {LEARNS_FROM_STEPS}, even training on the clean labels scored "
             "about 0.5 on the olympiad proxy (docs/results/size-check.jsonl), so its BAC says "
-            f"little. The smallest run that learns: --epochs {need_epochs} at this size, or "
-            f"--scale {min(need_scale, 1.0):g} with 6 epochs.")
+            f"little. The smallest run that learns: {smallest}.")
 
 
 class InMemoryLoader:
