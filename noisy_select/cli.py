@@ -65,7 +65,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_data(args: argparse.Namespace) -> None:
     from noisy_select.data.proxy import build_proxy
+    from noisy_select.data.scenarios import get_scenario
+    from noisy_select.errors import UsageError
 
+    if args.source and get_scenario(args.scenario).source != "fashion":
+        raise UsageError(f"--source applies to the fashion-* scenarios only; {args.scenario!r} "
+                         "is built from its own images. Drop --source.")
     manifest = build_proxy(args.data, args.scenario, args.seed, force=args.force, scale=args.scale,
                            source_dir=args.source)
     for split, c in manifest["counts"].items():

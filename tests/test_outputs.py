@@ -330,3 +330,10 @@ def test_an_empty_results_file_is_a_data_problem(tmp_path, capsys):  # case 14
     assert main(["summary", "-r", str(empty), "--summary", str(tmp_path / "s.md"),
                  "--figures", str(tmp_path / "f")]) == 3
     assert "hold no rows" in capsys.readouterr().err
+
+
+def test_data_refuses_a_source_its_scenario_ignores(tmp_path, capsys):  # case 13
+    assert main(["data", "-d", str(tmp_path / "p"), "--scenario", "olympiad", "--source",
+                 "/nonexistent"]) == 2
+    assert "--source applies to the fashion-* scenarios only" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
