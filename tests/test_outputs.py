@@ -337,3 +337,17 @@ def test_data_refuses_a_source_its_scenario_ignores(tmp_path, capsys):  # case 1
                  "/nonexistent"]) == 2
     assert "--source applies to the fashion-* scenarios only" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_refused_second_sweep_names_the_first_ones_pid(tmp_path):  # case 14
+    import os
+
+    from noisy_select.bench.sweeps import results_lock
+    from noisy_select.errors import DataError
+
+    path = str(tmp_path / "r.jsonl")
+    with results_lock(path):
+        with pytest.raises(DataError, match=rf"is writing to .*r.jsonl \(pid {os.getpid()}\)"):
+            with results_lock(path):
+                pass
+    assert not os.path.exists(path + ".pid")

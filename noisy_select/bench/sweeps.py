@@ -158,15 +158,25 @@ def results_lock(path: str) -> Iterator[None]:
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     created = not os.path.exists(path)
+    holder = f"{path}.pid"  # the lock holder's pid, for the sweep that is refused
     with open(path, "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DataError(f"Another noisy-select sweep is writing to {path}; wait for it to "
-                            "finish, or pass another --results.") from None
+            try:
+                with open(holder) as h:
+                    who = f" (pid {int(h.read())})"  # README promises it
+            except (OSError, ValueError):
+                who = ""
+            raise DataError(f"Another noisy-select sweep is writing to {path}{who}; wait for it "
+                            "to finish, or pass another --results.") from None
         try:
+            with open(holder, "w") as h:
+                h.write(str(os.getpid()))
             yield
         finally:
+            with contextlib.suppress(OSError):
+                os.remove(holder)
             if created and os.path.getsize(path) == 0:  # nothing ran: leave no empty file
                 os.remove(path)
             fcntl.flock(f, fcntl.LOCK_UN)
