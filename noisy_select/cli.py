@@ -37,6 +37,7 @@ EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
 # The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
 EVIDENCE = "docs/results/bench.jsonl"
 SCRATCH = "results/bench.jsonl"  # where bench and compare write by default
+MAX_SEEDS = 10_000  # a range is counted before it is built: more runs than anyone can train
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -47,8 +48,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     """One option per ``RunConfig`` field: its default, help and flags come from the field."""
-    kinds = {"positive": {"type": _positive}, "scale": {"type": _scale}, "seed": {"type": _seed},
-             "scenario": {"type": _scenario}}
+    kinds = {"positive": {"type": _positive}, "threads": {"type": _threads},
+             "scale": {"type": _scale}, "seed": {"type": _seed}, "scenario": {"type": _scenario}}
     for f in options():
         meta = dict(f.metadata)
         flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
@@ -64,7 +65,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_data(args: argparse.Namespace) -> None:
     from noisy_select.data.proxy import build_proxy
+    from noisy_select.data.scenarios import get_scenario
+    from noisy_select.errors import UsageError
 
+    if args.source and get_scenario(args.scenario).source != "fashion":
+        raise UsageError(f"--source applies to the fashion-* scenarios only; {args.scenario!r} "
+                         "is built from its own images. Drop --source.")
     manifest = build_proxy(args.data, args.scenario, args.seed, force=args.force, scale=args.scale,
                            source_dir=args.source)
     for split, c in manifest["counts"].items():
@@ -88,6 +94,9 @@ def _seeds(text: str) -> list[int]:
     try:
         if "-" in text.strip("-") and "," not in text:
             lo, hi = (int(t) for t in text.split("-"))
+            if hi - lo >= MAX_SEEDS:
+                raise argparse.ArgumentTypeError(
+                    f"Expected at most {MAX_SEEDS} seeds, but {text!r} names {hi - lo + 1}.")
             if hi < lo:
                 raise argparse.ArgumentTypeError(
                     f"Expected a range low-high, but {text!r} is empty (did you mean '{hi}-{lo}'?).")
@@ -127,6 +136,16 @@ def _checked(cast, ok, expected: str):
 
 
 _positive = _checked(int, lambda v: v >= 1, "a whole number >= 1")
+# More threads than cores only slows a run down; a huge count hits the process limit.
+MAX_THREADS = 4 * (os.cpu_count() or 1)
+
+
+def _threads(text: str) -> int:
+    threads = _positive(text)
+    if threads > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"Expected at most {MAX_THREADS} threads (4 x this "
+                                         f"machine's cores), but got {threads}.")
+    return threads
 # numpy and torch take seeds in [0, 2**32 - 1].
 _seed = _checked(int, lambda v: 0 <= v < 2**32, "a whole number from 0 to 2**32 - 1 as the seed")
 _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
@@ -134,10 +153,10 @@ _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
 
 def _cmd_bench(args: argparse.Namespace) -> None:
     from noisy_select.bench import report, sweeps
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, check_writable, is_summary
 
     sweeps.check_backend(jobs=args.jobs, backend=args.backend, address=args.address)
-    check_writable(args.summary, "--summary")
+    check_outputs([(args.summary, "--summary", is_summary)], [args.results], force=args.force)
     check_writable(args.figures, "--figures", folder=True)
     specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or list(DEFAULT_BENCH),
                        args.seeds, epochs=args.epochs, device=args.device, scale=args.scale,
@@ -152,11 +171,12 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> None:
     from noisy_select.bench import compare
-    from noisy_select.files import atomic_write, check_writable
+    from noisy_select.files import atomic_write, check_outputs, is_compare_table, is_summary
 
     json_path = os.path.splitext(args.summary)[0] + ".json"
-    check_writable(args.summary, "--summary")
-    check_writable(json_path, "--summary (its .json copy)")
+    check_outputs([(args.summary, "--summary", is_summary),
+                   (json_path, "--summary (its .json copy)", is_compare_table)],
+                  [args.results], force=args.force)
     table = compare.compare_runs(
         args.strategies, _scenario_names(args, HEADLINE_SCENARIO), args.seeds, data_dir=args.data,
         results=args.results,
@@ -189,11 +209,13 @@ def _cmd_strategies(args: argparse.Namespace) -> None:
 
 def _cmd_summary(args: argparse.Namespace) -> None:
     from noisy_select.bench import records, report
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, check_writable, is_summary
 
-    check_writable(args.summary, "--summary")
+    inputs = args.results + ([args.commands] if args.commands else [])
+    check_outputs([(args.summary, "--summary", is_summary)], inputs, force=args.force)
     check_writable(args.figures, "--figures", folder=True)
     rows = [row for path in args.results for row in records.read_results(path, missing_ok=False)]
+    rows = records.unique_rows(rows, " + ".join(args.results))
     command = args.command_line
     if args.commands:
         try:
@@ -226,10 +248,13 @@ def _cmd_speed(args: argparse.Namespace) -> None:
 
 
 def _cmd_submission(args: argparse.Namespace) -> None:
+    from noisy_select.errors import UsageError
     from noisy_select.export.notebooks import write_submission
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, is_notebook
 
-    check_writable(args.out, "--out")
+    if not args.out.endswith(".ipynb"):
+        raise UsageError(f"Expected --out to be a notebook (.ipynb), but got {args.out!r}.")
+    check_outputs([(args.out, "--out", is_notebook)], [], force=args.force)
     if args.no_check:
         print("Not checking the hand-off (--no-check).")
     else:
@@ -325,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
         p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
         p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
-        p.add_argument("--threads", type=_positive, default=1,
+        p.add_argument("--threads", type=_threads, default=1,
                        help="torch threads per run (one by default, as the committed rows used: "
                             "the thread count changes a run's numerics)")
         device_option(p)
@@ -347,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_options(p, BENCH_SCENARIOS, "0,1,2")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
 
     p = command("compare", "paired comparison of strategies over seeds, with bootstrap "
                            "confidence intervals", _cmd_compare)
@@ -355,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_options(p, HEADLINE_SCENARIO, "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
 
     command("strategies", "every registered strategy: clean labels read, exportable, what it does",
             _cmd_strategies)
@@ -372,6 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
     p.add_argument("--no-check", action="store_true",
                    help="skip replaying the platform's hand-off before writing")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
     p.add_argument("--check-scale", type=_scale, default=0.1,
                    help="size of the olympiad proxy the hand-off check trains on, (0, 1]")
     p.add_argument("--check-epochs", type=_positive, default=6,
@@ -384,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
     p.add_argument("--commands", default=None,
                    help="text file with the bench commands that wrote the results, listed first")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing output that this command did not write")
     return parser
 
 

@@ -24,7 +24,7 @@ class RunConfig:
     device: str = _option("auto", "auto (CUDA when available), cpu or cuda")
     threads: int | None = _option(None, "torch threads (default: torch's own choice, all cores; "
                                         "the thread count changes a run's numerics)",
-                                  kind="positive")
+                                  kind="threads")
     seed: int = _option(SEED, "seeds the models, and a proxy built into --data (competition: 123)",
                         kind="seed")
     scenario: str | None = _option(None, "proxy scenario: built into a new --data, or checked "
@@ -34,6 +34,7 @@ class RunConfig:
                            kind="scale")
     out: str | None = _option(None, "the run's JSON record (default: a new "
                                     "results/run-<time>-<strategy>.json)", flags=("-o", "--out"))
+    force: bool = _option(False, "replace an existing --out that is not a run record")
     progress: bool = _option(True, "no progress bars and no line per epoch",
                              flags=("--no-progress",))
     loop: str = _option(DEFAULT_LOOP, "the fixed trainer's loop: official (the organizers' "

@@ -75,3 +75,77 @@ def check_writable(path: str, option: str, *, folder: bool = False) -> None:
     if os.path.isfile(target) and not os.access(target, os.W_OK):
         raise DataError(f"Cannot write {option} {path}: the file is read-only; choose another "
                         "path.")
+
+
+# What this package leaves in each kind of file it writes, so that an existing file is replaced
+# only when it is one of ours: a Markdown summary names the command that made it, a notebook
+# holds the inlined strategy's header, a run record or a compare table is JSON with our keys.
+def _head(path: str, size: int = 4096) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return f.read(size)
+    except OSError:
+        return ""
+
+
+def is_summary(path: str) -> bool:
+    """A Markdown summary written by ``summary``, ``bench`` or ``compare``."""
+    head = _head(path)
+    return head.startswith(("#", "```")) and "noisy-select" in head
+
+
+def is_notebook(path: str) -> bool:
+    """A submission notebook written by ``submission``."""
+    return "Inlined from noisy_select" in _head(path, 1 << 20)
+
+
+def is_run_record(path: str) -> bool:
+    """A run record written by ``run`` (one JSON object of the results schema)."""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "schema" in record and "strategy" in record
+
+
+def is_compare_table(path: str) -> bool:
+    """The JSON copy of a ``compare`` table (a list of rows with a verdict)."""
+    try:
+        with open(path) as f:
+            table = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(table, list) and all(isinstance(r, dict) and "verdict" in r for r in table)
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(outputs: list[tuple[str, str, Callable[[str], bool]]], inputs: list[str], *,
+                  force: bool = False) -> None:
+    """Raise ``DataError`` (one line) before any work unless every output may be written.
+
+    ``outputs`` holds ``(path, option, ours)``: an output may not be any of ``inputs`` nor
+    another output, and an existing file is replaced only when ``ours(path)`` recognises it
+    as the kind this command writes, or with ``force``.
+    """
+    from noisy_select.errors import DataError
+
+    for i, (path, option, ours) in enumerate(outputs):
+        for source in inputs:
+            if _same_file(path, source):
+                raise DataError(f"Expected {option} to be a new file, but {path} is an input of "
+                                "this command; writing it would replace what is read. Name "
+                                "another path.")
+        for other, other_option, _ in outputs[:i]:
+            if _same_file(path, other):
+                raise DataError(f"Expected {option} and {other_option} to be different files, "
+                                f"but both are {path}.")
+        check_writable(path, option)
+        if os.path.isfile(path) and not force and not ours(path):
+            raise DataError(f"{path} exists and is not a file this command writes ({option}); "
+                            "name another path, or pass --force to replace it.")

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from noisy_select.bench.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
 from noisy_select.competition import BATCH_SIZE
 from noisy_select.config import RunConfig
-from noisy_select.constants import LOOPS, TRAINERS
+from noisy_select.constants import DEFAULT_LOOP, LOOPS, TRAINERS
 from noisy_select.data import ensure, folders
 from noisy_select.errors import UsageError
 from noisy_select.files import write_json
@@ -44,6 +44,14 @@ def check_config(config: RunConfig) -> None:
         raise UsageError("--schedule and --keep-best apply to --trainer robust only.")
     if config.loop not in LOOPS:
         raise UsageError(f"Expected `loop` in {LOOPS}, but got {config.loop!r}.")
+    if trainer_and_strategy(config)[0] == "robust":
+        if config.loop != DEFAULT_LOOP:
+            raise UsageError("--loop applies to --trainer fixed only (the robust trainer has its "
+                             "own loop); drop --loop.")
+        if config.schedule:
+            from noisy_select.train.robust import parse_schedule
+
+            parse_schedule(config.schedule, config.epochs)  # a bad schedule stops before any work
 
 
 def new_record_path(strategy: str, folder: str = "results") -> str:
@@ -101,17 +109,18 @@ def warn_if_too_small(config: RunConfig, train_size: int) -> None:
 
     manifest = folders.read_manifest(config.data)
     warning = size_warning(train_size, config.epochs,
-                           scale=manifest.get("scale", 1.0) if manifest else 1.0)
+                           scale=manifest.get("scale", 1.0) if manifest else None)
     if warning:
         print(warning, file=sys.stderr)
 
 
 def record_path(config: RunConfig) -> str:
     """Where the record goes, checked writable before anything is built or trained."""
-    from noisy_select.files import check_writable
+    from noisy_select.files import check_outputs, is_run_record
 
     out = config.out or new_record_path(config.strategy)
-    check_writable(out, "--out")
+    inputs = [config.schedule] if config.schedule else []
+    check_outputs([(out, "--out", is_run_record)], inputs, force=config.force)
     if config.out and os.path.exists(config.out):
         print(f"{config.out} exists and will be overwritten by this run's record.")
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -21,7 +22,8 @@ from noisy_select.errors import DataError
 SCHEMA = 2
 ROBUST_PREFIX = "robust:"
 KEY_FIELDS = ("scenario", "strategy", "loop", "seed", "epochs", "scale", "config_hash")
-REQUIRED_FIELDS = ("schema", *KEY_FIELDS, "bac_1", "bac_2", "bac_mean", "points")
+NUMBER_FIELDS = ("bac_1", "bac_2", "bac_mean", "points")
+REQUIRED_FIELDS = ("schema", *KEY_FIELDS, *NUMBER_FIELDS)
 
 
 def split_trainer(name: str) -> tuple[str, str]:
@@ -117,6 +119,20 @@ def row_key(row: dict) -> tuple:
     return tuple(row.get(k) for k in KEY_FIELDS)
 
 
+def unique_rows(rows: list[dict], source: str) -> list[dict]:
+    """``rows`` with one row per key (``KEY_FIELDS``, the first one kept); says on stderr how
+    many were dropped, so that a file read twice or a run written twice never counts double."""
+    first: dict[tuple, dict] = {}
+    for row in rows:
+        first.setdefault(row_key(row), row)
+    unique = list(first.values())
+    if len(unique) < len(rows):
+        print(f"{source}: dropped {len(rows) - len(unique)} duplicate row"
+              f"{'s' if len(rows) - len(unique) > 1 else ''} (same {', '.join(KEY_FIELDS)}); "
+              "the first of each is used.", file=sys.stderr)
+    return unique
+
+
 def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
     """Every row of a results file: JSON lines, or one run's ``.json`` record.
 
@@ -170,6 +186,12 @@ def read_results(path: str, *, missing_ok: bool = True) -> list[dict]:
         if missing:
             raise DataError(f"{path}, line {number}: the row lacks {missing} (written by another "
                             "tool?); remove it or re-run that run with `noisy-select bench`.")
+        for k in NUMBER_FIELDS:
+            value = row[k]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value):
+                raise DataError(f"{path}, line {number}: expected `{k}` to be a number, but got "
+                                f"{value!r}; fix or remove that line.")
         rows.append(row)
     return rows
 

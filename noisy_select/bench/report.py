@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from noisy_select.constants import SHIPPED
-from noisy_select.errors import UsageError
+from noisy_select.errors import DataError
 
 ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching", "cleanlab")
 CEILINGS = ("oracle-clean", "oracle-clean-balanced")
@@ -51,7 +51,7 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
 
     df = pd.DataFrame(display_names(rows))
     if df.empty:
-        raise UsageError("Expected bench results to summarise, but got none.")
+        raise DataError("Expected bench results to summarise, but the results hold no rows.")
     if "seconds" not in df:
         df["seconds"] = np.nan
     table = df.groupby(["scenario", "strategy"], sort=False, dropna=False).agg(

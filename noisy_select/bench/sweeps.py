@@ -35,6 +35,7 @@ from noisy_select.bench.records import (
     row_key,
     scores,
     split_trainer,
+    unique_rows,
 )
 from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.data import scenarios, sources
@@ -157,15 +158,25 @@ def results_lock(path: str) -> Iterator[None]:
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     created = not os.path.exists(path)
+    holder = f"{path}.pid"  # the lock holder's pid, for the sweep that is refused
     with open(path, "a") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise DataError(f"Another noisy-select sweep is writing to {path}; wait for it to "
-                            "finish, or pass another --results.") from None
+            try:
+                with open(holder) as h:
+                    who = f" (pid {int(h.read())})"  # README promises it
+            except (OSError, ValueError):
+                who = ""
+            raise DataError(f"Another noisy-select sweep is writing to {path}{who}; wait for it "
+                            "to finish, or pass another --results.") from None
         try:
+            with open(holder, "w") as h:
+                h.write(str(os.getpid()))
             yield
         finally:
+            with contextlib.suppress(OSError):
+                os.remove(holder)
             if created and os.path.getsize(path) == 0:  # nothing ran: leave no empty file
                 os.remove(path)
             fcntl.flock(f, fcntl.LOCK_UN)
@@ -185,6 +196,13 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     """
     from noisy_select.competition import LOOPS
 
+    # A name or seed given twice is one run (its rows would share one key).
+    scenario_names = list(dict.fromkeys(scenario_names))
+    strategy_names = list(dict.fromkeys(strategy_names))
+    seeds = list(dict.fromkeys(seeds))
+    if not scenario_names and data_dir is None:
+        raise UsageError("Expected at least one scenario in --scenarios (or a --data folder), "
+                         "but got none.")
     for name in strategy_names:
         get_spec(split_trainer(name)[1])
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
@@ -394,4 +412,4 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
     with results_lock(out):
         _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
     wanted = {s.key() for s in specs}
-    return [r for r in read_results(out) if row_key(r) in wanted]
+    return unique_rows([r for r in read_results(out) if row_key(r) in wanted], out)

@@ -141,11 +141,44 @@ class FolderState:
     note: str | None = None
 
 
+# ``write_proxy`` builds in ``.proxy-<pid>-XXXX`` inside the data folder; a process killed with
+# SIGKILL (or SIGHUP) leaves it behind, and the pid says whether its writer is gone.
+WORK_PREFIX = ".proxy-"
+
+
+def work_folder_prefix() -> str:
+    return f"{WORK_PREFIX}{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_stale_work(data_dir: str, prefix: str = WORK_PREFIX) -> None:
+    """Remove the ``<prefix><pid>-*`` folders of ``data_dir`` whose process no longer runs."""
+    import shutil
+
+    for name in os.listdir(data_dir):
+        pid = name[len(prefix):].split("-")[0]
+        if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(data_dir, name), ignore_errors=True)
+
+
 def folder_state(data_dir: str) -> FolderState:
     if not os.path.exists(data_dir):
         return FolderState(data_dir, "missing")
     if not os.path.isdir(data_dir):
         return FolderState(data_dir, "other", (os.path.basename(data_dir),))
+    try:
+        remove_stale_work(data_dir)
+    except OSError:
+        pass  # unreadable or read-only: the checks below say so
     contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
     if not contents:
         return FolderState(data_dir, "empty")
@@ -321,15 +354,19 @@ def read_split(split_dir: str) -> Split:
     for i, name in enumerate(df["file_name"]):
         path = os.path.join(split_dir, IMAGES_DIR, str(name))
         where = f"row {i + 2} of {os.path.join(split_dir, TASK_DATASET_LABELS_FILE)}"
+        if os.path.isabs(str(name)) or os.path.normpath(str(name)).split(os.sep)[0] == "..":
+            raise DataError(f"Expected a file name inside {os.path.join(split_dir, IMAGES_DIR)} "
+                            f"({where}), but got {name!r}, which points outside it.")
         if not os.path.isfile(path):
             raise DataError(f"Expected the image {path} ({where}), but it is missing.")
         try:
             with Image.open(path) as img:
                 mode, size = img.mode, img.size
-                array = np.asarray(img)
-        except OSError as err:
+                # the header first: a huge image is refused before its pixels are read
+                array = np.asarray(img) if (mode, size) == (IMAGE_MODE, IMAGE_SIZE) else None
+        except (OSError, Image.DecompressionBombError) as err:
             raise DataError(f"Could not read the image {path} ({where}): {err}") from err
-        if mode != IMAGE_MODE or size != IMAGE_SIZE:
+        if array is None:
             raise DataError(
                 f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
                 f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "

@@ -24,6 +24,7 @@ from noisy_select.data.folders import (
     WRITTEN_BY,
     check_writable_for_proxy,
     split_files,
+    work_folder_prefix,
 )
 from noisy_select.data.scenarios import SPLITS, ProxyData, Split, build
 from noisy_select.files import check_writable
@@ -64,7 +65,7 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
     os.makedirs(out_dir, exist_ok=True)
     done = False
     try:
-        tmp = tempfile.mkdtemp(prefix=".proxy-", dir=out_dir)
+        tmp = tempfile.mkdtemp(prefix=work_folder_prefix(), dir=out_dir)
         try:
             new, old = os.path.join(tmp, "new"), os.path.join(tmp, "old")
             os.makedirs(old)

@@ -126,6 +126,9 @@ def parse_scenario(data: dict, where: str) -> Scenario:
         _expect(key in data, where, key, "given", None)
     _expect(isinstance(data["name"], str) and data["name"].strip() != "", where, "name",
             "a non-empty string", data["name"])
+    # The name names files (figures, folders): it may not lead out of them.
+    _expect("/" not in data["name"] and "\\" not in data["name"] and ".." not in data["name"],
+            where, "name", "a name without '/', '\\' or '..'", data["name"])
     _expect(data["source"] in SOURCE_CLASSES, where, "source", f"one of {sorted(SOURCE_CLASSES)}",
             data["source"])
     if "seed" in data:

@@ -30,6 +30,7 @@ import torch
 
 from noisy_select.errors import HandoffError
 
+CHECK_PREFIX = "submission-check-"
 PICKLE_PATH = os.path.join("file_output", "your_select_indices.pkl")
 EPOCHS = 6  # seeded calls: a whole run of 6 passes over 10 batches (stateful strategies see
 # epochs repeat, a schedule by epoch switches, a run ends)
@@ -68,8 +69,20 @@ def final_mode_cells(cells: list[dict]) -> list[str]:
     return code
 
 
+# Both fresh interpreters run this first: it ends them as soon as their parent (the
+# `submission` command) is gone, even by kill -9, which leaves it no chance to stop them (an
+# orphan is re-parented, so its parent pid changes). The parent passes its pid, which holds even
+# when it died before the child started.
+PARENT_VARIABLE = "NOISY_SELECT_PARENT_PID"
+WATCH_PARENT = f"""import os as _os, threading as _threading, time as _time
+def _exit_with_parent(parent=int(_os.environ.get("{PARENT_VARIABLE}", _os.getppid()))):
+    while _os.getppid() == parent:
+        _time.sleep(0.5)
+    _os._exit(1)
+_threading.Thread(target=_exit_with_parent, daemon=True).start()
+"""
 # Runs the cells as a kernel does: each compiled on its own, all in one __main__ namespace.
-RUN_CELLS = """import json, sys
+RUN_CELLS = "import json, sys\n" + WATCH_PARENT + """
 for number, source in enumerate(json.load(open(sys.argv[1])), start=1):
     exec(compile(source, f"<cell {number}>", "exec"), globals())
 """
@@ -83,7 +96,7 @@ def _last_line(stderr: str) -> str:
 def _python(args: list[str], cwd: str, what: str, timeout: float) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env={**os.environ, PARENT_VARIABLE: str(os.getpid())})
     except subprocess.TimeoutExpired as err:
         raise HandoffError(f"{what} did not finish within {timeout:.0f} s.") from err
     if done.returncode != 0:
@@ -141,11 +154,14 @@ def check_handoff(cells: list[dict], strategy: str, *, scale: float = 0.1, epoch
 
 def _replay(cells: list[dict], strategy: str, *, scale: float, epochs: int, seed: int):
     from noisy_select.config import RunConfig
+    from noisy_select.data.folders import remove_stale_work
     from noisy_select.data.proxy import build_proxy
     from noisy_select.run import run
     from noisy_select.strategies.registry import make_strategy
 
-    with tempfile.TemporaryDirectory(prefix="submission-check-") as work:
+    # a check killed with kill -9 left its folder; its pid in the name says it is gone
+    remove_stale_work(tempfile.gettempdir(), CHECK_PREFIX)
+    with tempfile.TemporaryDirectory(prefix=f"{CHECK_PREFIX}{os.getpid()}-") as work:
         pickle_path = make_pickle(cells, work)
         data_dir = os.path.join(work, "data")
         with contextlib.redirect_stdout(io.StringIO()):
@@ -180,6 +196,8 @@ class _Blocked:
 
 def _child(argv: list[str] | None = None) -> None:
     """Step 2 (``python -m noisy_select.export.handoff``): everything the platform has, nothing more."""
+    # its training may take minutes: it must not outlive a `submission` killed with kill -9
+    exec(WATCH_PARENT, {})
     import cloudpickle
     import torch.nn as nn
     import torchvision.transforms as transforms

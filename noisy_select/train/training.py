@@ -39,25 +39,28 @@ def optimizer_steps(train_size: int, epochs: int, batch_size: int = BATCH_SIZE) 
     return epochs * -(-train_size // batch_size)
 
 
-def size_warning(train_size: int, epochs: int, scale: float = 1.0) -> str | None:
+def size_warning(train_size: int, epochs: int, scale: float | None = 1.0) -> str | None:
     """A line saying that a run is too small to learn anything, with the smallest ``--epochs``
     (at this size) and ``--scale`` (at 6 epochs) that reach ``LEARNS_FROM_STEPS``; None when
-    the run is large enough."""
+    the run is large enough. ``scale`` None: data of the user's own, which no scale changes;
+    a scale is suggested only where a larger one exists and reaches that many steps."""
     steps = optimizer_steps(train_size, epochs)
     if steps >= LEARNS_FROM_STEPS:
         return None
     batches = -(-train_size // BATCH_SIZE)
     need_epochs = -(-LEARNS_FROM_STEPS // batches)
-    full = train_size / scale  # the size at --scale 1
+    smallest = f"--epochs {need_epochs} at this size"
+    full = train_size / (scale or 1.0)  # the size at --scale 1
     fewest = (-(-LEARNS_FROM_STEPS // 6) - 1) * BATCH_SIZE + 1  # images for enough batches
-    need_scale = math.ceil(fewest / full * 100) / 100
-    while round(full * need_scale) < fewest and need_scale < 1:
-        need_scale = round(need_scale + 0.01, 2)
+    if scale is not None and scale < 1 and round(full) >= fewest:
+        need_scale = math.ceil(fewest / full * 100) / 100
+        while round(full * need_scale) < fewest and need_scale < 1:
+            need_scale = round(need_scale + 0.01, 2)
+        smallest += f", or --scale {min(need_scale, 1.0):g} with 6 epochs"
     return (f"warning: this run has {steps} optimizer steps ({epochs} epochs x {batches} "
             f"batches); below {LEARNS_FROM_STEPS}, even training on the clean labels scored "
             "about 0.5 on the olympiad proxy (docs/results/size-check.jsonl), so its BAC says "
-            f"little. The smallest run that learns: --epochs {need_epochs} at this size, or "
-            f"--scale {min(need_scale, 1.0):g} with 6 epochs.")
+            f"little. The smallest run that learns: {smallest}.")
 
 
 class InMemoryLoader:
@@ -104,6 +107,41 @@ class TrainedPair:
     history: list[dict] = field(default_factory=list)
 
 
+def check_selection(selected, size: int) -> None:
+    """Raise ``UsageError`` unless ``selected`` is what the loop can index a batch of ``size``
+    with: two 1-D integer index tensors (or lists of ints) in ``[0, size)``. One host read for
+    the ranges of both; a negative index would wrap and a bool mask would be taken as one."""
+    if not isinstance(selected, (list, tuple)) or len(selected) != 2:
+        raise UsageError("Expected the strategy to return [indices for model 1, indices for "
+                         f"model 2], but got {type(selected).__name__}"
+                         f"{f' of length {len(selected)}' if isinstance(selected, (list, tuple)) else ''}.")
+    ranges = []
+    for m, sel in enumerate(selected, start=1):
+        idx = sel if isinstance(sel, torch.Tensor) else torch.as_tensor(sel)
+        if idx.dtype == torch.bool or idx.is_floating_point() or idx.is_complex() or idx.dim() > 1:
+            what = "a bool mask" if idx.dtype == torch.bool else f"{idx.dtype} of shape {tuple(idx.shape)}"
+            raise UsageError(f"Expected the indices for model {m} to be 1-D integers, but got "
+                             f"{what}; return positions in the batch (e.g. mask.nonzero().flatten()).")
+        if idx.numel():
+            ranges += [idx.min().reshape(1), idx.max().reshape(1)]
+    if ranges:
+        values = torch.cat([r.to(ranges[0].device) for r in ranges]).tolist()
+        if min(values) < 0 or max(values) >= size:
+            bad = min(values) if min(values) < 0 else max(values)
+            raise UsageError(f"Expected indices in [0, {size}) for a batch of {size}, but the "
+                             f"strategy returned {bad}.")
+
+
+def checked(strategy: SelectIndices) -> SelectIndices:
+    """``strategy`` with each answer checked by ``check_selection``."""
+    def select(targets: torch.Tensor, losses: list[torch.Tensor]):
+        selected = strategy(targets, losses)
+        check_selection(selected, targets.numel())
+        return selected
+
+    return select
+
+
 def train_pair(
     train_loader: Iterable,
     val_loader: Iterable,
@@ -127,6 +165,7 @@ def train_pair(
     """
     if loop not in LOOPS:
         raise UsageError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
+    strategy = checked(strategy)
     seed_everything(seed)
     criterion = nn.CrossEntropyLoss(reduction="none")
     m1, m2 = SmallMobileNet().to(device), SmallMobileNet().to(device)
