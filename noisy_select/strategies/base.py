@@ -123,20 +123,12 @@ def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]
     read counts the labels that are not 0 or 1, so that the check costs no second one
     (``ValueError`` names the first such label).
     """
-    return read_kept(mask, labels)[0]
-
-
-def read_kept(mask: torch.Tensor, labels: torch.Tensor,
-              also: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[int]]:
-    """``kept_indices``, and the values of ``also`` (``(k,)`` int64, e.g. a strategy's own
-    state kept on the device) read in the same host read."""
     bad = ((labels < 0) | (labels > 1)).sum().reshape(1)
-    parts = [mask.sum(-1), bad] if also is None else [mask.sum(-1), bad, also]
-    size_0, size_1, n_bad, *extra = torch.cat(parts).tolist()
+    *sizes, n_bad = torch.cat([mask.sum(-1), bad]).tolist()
     if n_bad:
         check_labels(labels)
     order = torch.argsort((~mask).to(torch.uint8), dim=-1, stable=True)  # kept first
-    return [order[0, :size_0], order[1, :size_1]], extra
+    return [order[0, : sizes[0]], order[1, : sizes[1]]]
 
 
 MIN_LOSS = 1e-6
@@ -171,56 +163,26 @@ class EpochCounter:
         self.first_size: int | None = None
         self.seen: list[torch.Tensor] = []
 
-    @staticmethod
-    def _same(labels: torch.Tensor, earlier: torch.Tensor,
-              restart: torch.Tensor | None) -> tuple[bool, bool]:
-        """Whether ``labels`` equal an earlier call's, and ``restart``'s value: one host read."""
-        if restart is None or labels.shape != earlier.shape:
-            return torch.equal(labels, earlier), False
-        same, new_run = torch.stack([(labels == earlier).all(), restart]).tolist()
-        return bool(same), bool(new_run)
-
-    def _compare(self, labels: torch.Tensor, call: int, restart: torch.Tensor | None) -> bool:
-        """Learn the epoch length from the labels; True when ``restart`` is set (read with the
-        first comparison, so the call costs no second host read)."""
-        if self.guess is not None:
-            same, new_run = self._same(labels, self.seen[call - self.guess], restart)
-            if new_run:
-                return True
-            restart = None
-            if not same:
-                self.guess = None
-        if self.guess is None and call > 0:
-            same, new_run = self._same(labels, self.seen[0], restart)
-            if new_run:
-                return True
-            if same:
-                self.guess = call
+    def _compare(self, labels: torch.Tensor, call: int) -> None:
         self.seen.append(labels.clone())
+        if self.guess is not None and not torch.equal(labels, self.seen[call - self.guess]):
+            self.guess = None
+        if self.guess is None and call > 0 and torch.equal(labels, self.seen[0]):
+            self.guess = call
         if self.guess is not None and call + 1 >= 3 * self.guess:
             self.epoch_length, self.seen = self.guess, []
-        return False
 
-    def step(self, labels: torch.Tensor, restart: torch.Tensor | None = None) -> tuple[int, int]:
-        """Register one call; returns ``(epoch, position)``, both counted from 0.
-
-        ``restart`` (0-d bool, optional) says this call looks like the first of a new run.
-        While the epoch length is being learned it is read together with the labels'
-        comparison, and when set the counter starts afresh at this call; once the length is
-        settled the counter reads nothing, so the caller reads it with its own read.
-        """
-        if self.epoch_length is None and self.first_size is not None \
-                and labels.numel() >= self.first_size \
-                and self._compare(labels, self.calls, restart):
-            self.reset()
+    def step(self, labels: torch.Tensor) -> tuple[int, int]:
+        """Register one call; returns ``(epoch, position)``, both counted from 0."""
         size, call = labels.numel(), self.calls
         self.calls += 1
         if self.epoch_length is None:
             if self.first_size is None:
                 self.first_size = size
-                self.seen.append(labels.clone())
-            elif size < self.first_size:
+            if size < self.first_size:
                 self.epoch_length, self.seen = call + 1, []
+            else:
+                self._compare(labels, call)
         if self.length is None:
             return 0, call
         return divmod(call, self.length)

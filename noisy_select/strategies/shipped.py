@@ -16,18 +16,14 @@ Two phases by epoch (docs/SELECTION.md):
 
 The epoch comes from the batches themselves (``base.EpochCounter``: the first epoch's short last
 batch, or its first batch's labels coming round again); the run's length is the competition's
-constant 6 epochs, a parameter, never read from the notebook. The strategy starts afresh after
-that many epochs, at a call larger than the run's first (a new run after a trial on a small
-batch), and at a call whose losses look untrained (a run interrupted and started again with
-fresh models, as a notebook user does: ``untrained``), so one object can serve one training run
-after another; ``reset()`` (also ``your_select_indices.reset()``) does it at will.
+constant 6 epochs, a parameter, never read from the notebook. After that many epochs, or at a
+call larger than the run's first (a new run after a trial on a small batch), the strategy starts
+afresh, so one object can serve one training run after another; ``reset()`` does it at will.
 
 Torch and the standard library only, with ``base``: the submission inlines both.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -37,18 +33,14 @@ from noisy_select.strategies.base import (
     LabelCheck,
     class_balanced_weights,
     keep_lowest,
+    kept_indices,
     no_selection,
     prepare,
-    read_kept,
     resample,
 )
 
 SWITCH_EPOCH = 2  # the first epoch (from 0) of the published selection
 EPOCHS = 6  # the competition trains 6 epochs
-# Untrained models (BatchNorm in train mode) put every per-sample loss within 0.26 of ln 2
-# (SmallMobileNet, 8 seeds, MNIST); one AdamW step at the competition's rate already moves
-# some loss 0.67 away, and a trained model's losses spread over [0, 5].
-UNTRAINED_SPREAD = 0.4
 
 
 def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
@@ -59,25 +51,13 @@ def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
     return [idx, idx.clone()]
 
 
-def published(labels: torch.Tensor, loss: torch.Tensor, keep: torch.Tensor | None = None,
-              also: torch.Tensor | None = None) -> tuple[list[torch.Tensor], list[int]]:
+def published(labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
     """For model ``m``, the ``floor(0.50 n_0)`` label-0 and ``floor(0.93 n_1)`` label-1
-    samples with the lowest losses of the *other* model, each once, in batch order; and the
-    values of ``also`` (``(k,)`` int64), read with the kept counts.
-
-    ``keep`` is ``PUBLISHED_KEEP`` as a float64 tensor on the batch's device (made here when
-    not given; the strategy keeps one to save its cost on every call)."""
-    if keep is None:
-        keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64, device=labels.device)
+    samples with the lowest losses of the *other* model, each once, in batch order."""
+    keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64, device=labels.device)
     # Row m: what model m's peer keeps. Labels are clamped for the maths only: a label
-    # other than 0 or 1 is reported by ``read_kept``, in the same host read.
-    return read_kept(keep_lowest(labels.clamp(0, 1), loss.flip(0), keep), labels, also)
-
-
-def untrained(loss: torch.Tensor) -> torch.Tensor:
-    """0-d bool: every loss of ``loss (2, B)`` lies within ``UNTRAINED_SPREAD`` of ln 2, as
-    untrained models' do (a new run); no host read."""
-    return (loss - math.log(2)).abs().amax() < UNTRAINED_SPREAD
+    # other than 0 or 1 is reported by ``kept_indices``, in the same host read.
+    return kept_indices(keep_lowest(labels.clamp(0, 1), loss.flip(0), keep), labels)
 
 
 class BalancedThenPublished:
@@ -92,22 +72,16 @@ class BalancedThenPublished:
     """
 
     def __init__(self, switch: int = SWITCH_EPOCH, epochs: int = EPOCHS) -> None:
-        for name, value, least in (("switch", switch, 0), ("epochs", epochs, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ValueError(f"Expected `{name}` to be an integer >= {least}, but got "
-                                 f"{value!r}.")
+        if switch < 0 or epochs < 1:
+            raise ValueError(f"Expected `switch` >= 0 and `epochs` >= 1, but got {switch} and "
+                             f"{epochs}.")
         self.switch, self.epochs = switch, epochs
-        self.keep: torch.Tensor | None = None
         self.reset()
 
     def reset(self) -> None:
         """Forget the run so far: the next call is the first of a training run."""
         self.counter = EpochCounter()
         self.check = LabelCheck()
-        # (1,) int64 on the device: the latest call (counted by ``counter``) whose losses looked
-        # untrained once the epoch length was known, 0 for none; read with the published
-        # selection's kept counts, so that spotting a new run costs no host read of its own.
-        self.new_run_at: torch.Tensor | None = None
 
     def __call__(self, targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
         """``your_select_indices`` of this run (its docstring says what it returns)."""
@@ -117,35 +91,19 @@ class BalancedThenPublished:
         first = self.counter.first_size
         if first is not None and labels.numel() > first:
             self.reset()  # no batch of a run is larger than its first: this call starts a run
-        if self.new_run_at is None:  # a run's first call (the fewest ops) makes its tensors
-            self.new_run_at = torch.zeros(1, dtype=torch.long, device=labels.device)
-            if self.keep is None or self.keep.device != labels.device:
-                self.keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64,
-                                         device=labels.device)
-        # A run starts with its first batch, never shorter than the others.
-        restart = untrained(loss) if labels.numel() == first else None
-        if restart is not None and self.counter.epoch_length is not None:
-            self.new_run_at = torch.where(restart, self.counter.calls, self.new_run_at)
-            restart = None
-        epoch, _ = self.counter.step(labels, restart)  # reads ``restart`` when it is passed
+        epoch, _ = self.counter.step(labels)
         if epoch < self.switch:
             self.check(labels)  # every call on the CPU, the first one on an accelerator
             out = balanced(labels)
         else:
-            out, (new_run_at,) = published(labels, loss, self.keep, self.new_run_at)
-            if new_run_at:  # a new run started at that call: count from it
-                self.counter.calls -= new_run_at
-                self.new_run_at = None
-                if (self.counter.calls - 1) // (self.counter.length or 1) < self.switch:
-                    self.check(labels)
-                    out = balanced(labels)
+            out = published(labels, loss)
         length = self.counter.length
         if length is not None and self.counter.calls >= self.epochs * length:
             self.reset()  # the run is over: the next call starts another one
         return out
 
 
-_RUN = BalancedThenPublished()  # the entry point's state: it starts afresh after each run
+_RUN = BalancedThenPublished()  # the entry point's state: it starts afresh after each 6 epochs
 
 
 def your_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -164,9 +122,7 @@ def your_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
     list of torch.Tensor
         ``[indices for model 1, indices for model 2]``, int64 on the device of ``targets``:
         ``balanced`` in a run's first two epochs, ``published`` in the four after. Empty for
-        an empty batch. A call whose losses look untrained starts a new run (a training cell
-        stopped and run again with fresh models); ``your_select_indices.reset()`` starts one
-        by hand. At most one host-device synchronisation per call (in the first epoch,
+        an empty batch. At most one host-device synchronisation per call (in the first epoch,
         telling a new epoch by the labels; after it, counting what the published selection
         keeps).
 
@@ -177,8 +133,3 @@ def your_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
         one loss per sample.
     """
     return _RUN(targets, losses)
-
-
-# ``your_select_indices.reset()`` starts a new run by hand (models rebuilt from trained weights
-# do not look untrained, so the strategy cannot see that run start by itself).
-your_select_indices.reset = _RUN.reset  # type: ignore[attr-defined]
