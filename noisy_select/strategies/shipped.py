@@ -72,9 +72,10 @@ class BalancedThenPublished:
     """
 
     def __init__(self, switch: int = SWITCH_EPOCH, epochs: int = EPOCHS) -> None:
-        if switch < 0 or epochs < 1:
-            raise ValueError(f"Expected `switch` >= 0 and `epochs` >= 1, but got {switch} and "
-                             f"{epochs}.")
+        for name, value, least in (("switch", switch, 0), ("epochs", epochs, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"Expected `{name}` to be an integer >= {least}, but got "
+                                 f"{value!r}.")
         self.switch, self.epochs = switch, epochs
         self.reset()
 
