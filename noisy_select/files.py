@@ -99,23 +99,24 @@ def is_notebook(path: str) -> bool:
     return "Inlined from noisy_select" in _head(path, 1 << 20)
 
 
-def is_run_record(path: str) -> bool:
-    """A run record written by ``run`` (one JSON object of the results schema)."""
+def _json(path: str):
+    """The JSON value in ``path``; None when it cannot be read or parsed."""
     try:
         with open(path) as f:
-            record = json.load(f)
+            return json.load(f)
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def is_run_record(path: str) -> bool:
+    """A run record written by ``run`` (one JSON object of the results schema)."""
+    record = _json(path)
     return isinstance(record, dict) and "schema" in record and "strategy" in record
 
 
 def is_compare_table(path: str) -> bool:
     """The JSON copy of a ``compare`` table (a list of rows with a verdict)."""
-    try:
-        with open(path) as f:
-            table = json.load(f)
-    except (OSError, ValueError):
-        return False
+    table = _json(path)
     return isinstance(table, list) and all(isinstance(r, dict) and "verdict" in r for r in table)
 
 
