@@ -18,8 +18,10 @@ def _option(default, help: str, **extra):
 class RunConfig:
     data: str = _option("data", "folder with train/ and val/ (official layout); a new or empty "
                                 "folder gets the offline proxy", flags=("-d", "--data"))
-    strategy: str = _option(SHIPPED, "a registered strategy name; robust:<name> trains it with "
-                                     "the robust trainer", flags=("-s", "--strategy"))
+    strategy: str = _option(SHIPPED, "a rule: a registered name, mine.py (its "
+                                     "your_select_indices), mine.py:NAME or package.module:NAME; "
+                                     "robust:<rule> trains it with the robust trainer",
+                            flags=("-s", "--strategy"))
     epochs: int = _option(NUM_EPOCHS, "epochs (the competition trains 6)", kind="positive")
     device: str = _option("auto", "auto (CUDA when available), cpu or cuda")
     threads: int | None = _option(None, "torch threads (default: torch's own choice, all cores; "

@@ -9,9 +9,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
-from noisy_select.bench.records import ROBUST_PREFIX, describe, make_row, scores, split_trainer
+from noisy_select.bench.records import (
+    ROBUST_PREFIX,
+    describe,
+    make_row,
+    pinned,
+    rule_name,
+    scores,
+    split_trainer,
+)
 from noisy_select.competition import BATCH_SIZE
 from noisy_select.config import RunConfig
 from noisy_select.constants import DEFAULT_LOOP, LOOPS, TRAINERS
@@ -57,6 +65,8 @@ def check_config(config: RunConfig) -> None:
 def new_record_path(strategy: str, folder: str = "results") -> str:
     """``results/run-<YYYYmmdd-HHMMSS>-<strategy>.json``, never the path of an existing file."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    # A rule file's row name (file:mine.NAME@hash) without what a file name should not hold.
+    strategy = rule_name(strategy).removeprefix("file:").replace(":", "-").split("@")[0]
     path = os.path.join(folder, f"run-{stamp}-{strategy}.json")
     n = 1
     while os.path.exists(path):
@@ -71,6 +81,7 @@ def run(config: RunConfig) -> dict:
     from noisy_select.environment import resolve_device
 
     check_config(config)
+    config = replace(config, strategy=pinned(config.strategy))  # a rule file: this version
     device = resolve_device(config.device)
     if config.threads is not None:
         import torch
@@ -153,7 +164,7 @@ def train_run(config: RunConfig, recorder: SelectionRecorder, train_loader, val_
                   f"{row['val_bac_1']:.4f}, model 2 {row['val_bac_2']:.4f}", flush=True)
 
     loop = f", {config.loop} loop" if trainer == "fixed" else ""
-    print(f"Training with {name!r} ({trainer} trainer{loop}), seed {config.seed}, "
+    print(f"Training with {rule_name(name)!r} ({trainer} trainer{loop}), seed {config.seed}, "
           f"{config.epochs} epochs on {device}.")
     start = time.perf_counter()
     models, history, extra = train_models(
@@ -188,7 +199,7 @@ def make_record(config: RunConfig, device, recorder: SelectionRecorder, split_sc
     strategy = f"{ROBUST_PREFIX}{name}" if trainer == "robust" else name
     manifest = folders.read_manifest(config.data)
     return make_row(
-        scenario=manifest["scenario"]["name"] if manifest else None, strategy=strategy,
+        scenario=manifest["scenario"]["name"] if manifest else None, strategy=rule_name(strategy),
         seed=config.seed, epochs=config.epochs, scale=manifest.get("scale", 1.0) if manifest else None,
         device=config.device, split_scores=split_scores, history=history,
         described=(describe(strategy, config.epochs, keep_best=config.keep_best,

@@ -93,17 +93,21 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
     data, when given), on those seeds."""
     from noisy_select.bench import sweeps
 
+    from noisy_select.bench.records import pinned, rule_name
+
     if len(strategies) < 2:
         raise UsageError(f"Expected at least two strategies to compare, but got {strategies}.")
-    if len(set(strategies)) < len(strategies):
-        raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
     sweeps.check_backend(jobs=jobs, **backend)
+    # As the rows name them: a file given twice (mine.py, ./mine.py) is one strategy.
+    named = [rule_name(pinned(s)) for s in strategies]
+    if len(set(named)) < len(named):
+        raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
     specs = sweeps.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
                        loop=loop, source=source, threads=threads, data_dir=data_dir)
     rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, **backend)
     wanted = set(seeds)
     names = list(dict.fromkeys(s.scenario for s in specs))
-    return compare([r for r in rows if r["seed"] in wanted], strategies, names, loop)
+    return compare([r for r in rows if r["seed"] in wanted], named, names, loop)
 
 
 def markdown(table: list[dict]) -> str:

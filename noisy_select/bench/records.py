@@ -33,6 +33,27 @@ def split_trainer(name: str) -> tuple[str, str]:
     return "fixed", name
 
 
+def pinned(name: str) -> str:
+    """``name`` (``robust:`` prefix kept) with a rule of one's own pinned to its file's hash
+    (``registry.canonical``): what a planned run carries."""
+    from noisy_select.strategies.registry import canonical
+
+    trainer, rule = split_trainer(name)
+    return f"{ROBUST_PREFIX if trainer == 'robust' else ''}{canonical(rule)}"
+
+
+def rule_name(name: str) -> str:
+    """How a row names strategy ``name``: registered names as they are, a rule of one's own as
+    ``file:<stem>.<NAME>@<hash>`` (``robust:`` prefix kept)."""
+    from noisy_select.strategies import own
+    from noisy_select.strategies.registry import get_spec
+
+    trainer, rule = split_trainer(name)
+    if not own.is_own(rule):
+        return name
+    return f"{ROBUST_PREFIX if trainer == 'robust' else ''}{get_spec(rule).name}"
+
+
 def trainer_config(trainer: str, epochs: int, *, loop: str = "official", keep_best: bool = False,
                    schedule: dict | str | None = None) -> dict:
     """Everything that defines the trainer of a run, defaults included; ``loop`` (the fixed
@@ -55,12 +76,14 @@ def trainer_config(trainer: str, epochs: int, *, loop: str = "official", keep_be
 def describe(strategy: str, epochs: int, **trainer_options) -> dict:
     """``strategy`` (``robust:<name>`` for the robust trainer) as the row records it:
     ``trainer``, ``strategy_config``, ``trainer_config`` and their ``config_hash``."""
-    from noisy_select.strategies.registry import config_hash, resolved_config
+    from noisy_select.strategies.registry import config_hash, get_spec, resolved_config
 
     trainer, name = split_trainer(strategy)
     strategy_config = resolved_config(name)
     trainer_cfg = trainer_config(trainer, epochs, **trainer_options)
-    return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "strategy_config": strategy_config,
+    tag = get_spec(name).tag
+    return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "tag": tag,
+            "strategy_config": strategy_config,
             "trainer_config": trainer_cfg, "config_hash": config_hash(strategy_config, trainer_cfg)}
 
 

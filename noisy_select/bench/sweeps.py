@@ -31,8 +31,10 @@ from noisy_select.bench.records import (
     describe,
     end_with_newline,
     make_row,
+    pinned,
     read_results,
     row_key,
+    rule_name,
     scores,
     split_trainer,
     unique_rows,
@@ -49,7 +51,7 @@ from noisy_select.train.training import size_warning, tensor_batches, train_mode
 @dataclass(frozen=True)
 class RunSpec:
     scenario: str
-    strategy: str  # a registered name, or robust:<name> for the robust trainer
+    strategy: str  # a rule spec (records.pinned), or robust:<spec> for the robust trainer
     seed: int  # draws the scenario's data (split and noise) and seeds the models
     epochs: int = NUM_EPOCHS
     device: str = "auto"
@@ -65,10 +67,15 @@ class RunSpec:
             return describe(self.strategy, self.epochs)
         return describe(self.strategy, self.epochs, loop=self.loop)
 
+    @property
+    def name(self) -> str:
+        """The strategy as its row names it (``records.rule_name``)."""
+        return rule_name(self.strategy)
+
     def key(self) -> tuple:
         """What makes two runs the same run: the row's ``KEY_FIELDS``."""
         described = self.describe()
-        return (self.scenario, self.strategy, described["loop"], self.seed, self.epochs,
+        return (self.scenario, self.name, described["loop"], self.seed, self.epochs,
                 self.scale, described["config_hash"])
 
 
@@ -108,7 +115,7 @@ def _run_one(spec: RunSpec, progress: bool) -> dict:
                                           on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
     seconds = time.perf_counter() - start
     return make_row(
-        scenario=spec.scenario, strategy=spec.strategy, seed=spec.seed, epochs=spec.epochs,
+        scenario=spec.scenario, strategy=spec.name, seed=spec.seed, epochs=spec.epochs,
         scale=spec.scale, device=spec.device, described=spec.describe(),
         split_scores={name: scores(models, loader, device) for name, loader in scored.items()},
         history=history, selection=recorder.epochs, seconds=seconds, data=data_record,
@@ -203,8 +210,8 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
     if not scenario_names and data_dir is None:
         raise UsageError("Expected at least one scenario in --scenarios (or a --data folder), "
                          "but got none.")
-    for name in strategy_names:
-        get_spec(split_trainer(name)[1])
+    # Checked (a rule of one's own: loaded and tried) and pinned to its file's version.
+    strategy_names = list(dict.fromkeys(pinned(name) for name in strategy_names))
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     if epochs < 1:
         raise UsageError(f"Expected `epochs` >= 1, but got {epochs}.")

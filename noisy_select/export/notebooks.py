@@ -22,6 +22,11 @@ from noisy_select.errors import UsageError
 from noisy_select.files import atomic_write
 
 FIXED_MARK = "######################### DO NOT CHANGE THIS CELL ##########################"
+# What a rule of one's own may import besides the standard library: the organizers'
+# environment (their environment.yml: torch and the competition's libraries, with
+# scikit-learn's dependencies). ``noisy_select`` and ``cleanlab`` are not there.
+PLATFORM_MODULES = ("torch", "torchvision", "torchmetrics", "numpy", "PIL", "tqdm", "matplotlib",
+                    "sklearn", "scipy", "joblib", "threadpoolctl", "pandas", "cloudpickle")
 
 OFFICIAL_MODEL_CELL = f'''{FIXED_MARK}
 class SmallMobileNet(nn.Module):
@@ -107,9 +112,17 @@ def is_solution_text(cell: dict) -> bool:
 
 def solution_text(strategy: str = SHIPPED) -> str:
     """The "Solved Solution" Markdown cell, from the exported strategy's own description."""
-    from noisy_select.strategies.registry import get_spec, make_strategy
+    from noisy_select.strategies.registry import OwnSpec, get_spec, make_strategy
 
     spec = get_spec(strategy)
+    if isinstance(spec, OwnSpec):
+        rule = make_strategy(strategy)
+        doc = inspect.getdoc(rule) if inspect.isfunction(rule) else inspect.getdoc(type(rule))
+        module_doc = inspect.getdoc(inspect.getmodule(rule)) if inspect.getmodule(rule) else None
+        return "\n".join(["# Solved Solution", "", f"Rule `{spec.name}`: {spec.description}.",
+                          "", module_doc or doc or "", "",
+                          "The cell below is the rule's file as it was when this notebook was "
+                          "written."])
     built = make_strategy(strategy)
     # reStructuredText ``code`` is Markdown `code`.
     doc = re.sub(r"``([^`]+)``", r"`\1`", inspect.getdoc(type(built)) or "")
@@ -144,9 +157,11 @@ def solution_source(strategy: str = SHIPPED) -> str:
     """The solution cell: the modules the strategy reaches, inlined, and ``your_select_indices``."""
     import importlib
 
-    from noisy_select.strategies.registry import get_spec
+    from noisy_select.strategies.registry import OwnSpec, get_spec
 
     spec = get_spec(strategy)
+    if isinstance(spec, OwnSpec):
+        return own_source(spec)
     if spec.export is None:
         raise UsageError(
             f"Strategy {strategy!r} cannot be inlined into a submission: "
@@ -166,26 +181,71 @@ def solution_source(strategy: str = SHIPPED) -> str:
     return "\n\n\n".join(parts) + "\n"
 
 
-def check_solution(source: str) -> None:
-    """Raise ``ValueError`` unless ``source`` parses, imports only torch and the standard
-    library, and defines ``your_select_indices(targets, losses)``."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as err:
-        raise UsageError(f"The solution cell does not parse: {err}") from err
-    allowed = set(sys.stdlib_module_names) | {"torch"}
+def own_source(spec) -> str:
+    """The solution cell of a rule of one's own (``registry.OwnSpec``): its file as it is, then
+    ``your_select_indices`` calling the rule unless the file defines exactly that function.
+    ``UsageError`` names an import the platform lacks, before anything is written."""
+    from noisy_select.strategies import own
+
+    rule, data = own.locate(spec.rule.pinned)
+    source = data.decode()
+    tree = ast.parse(source)
+    check_imports(tree, f"{rule.where}", set(PLATFORM_MODULES),
+                  "the standard library and the organizers' environment: "
+                  f"{', '.join(PLATFORM_MODULES)}")
+    parts = [f"# Your rule {rule.where}:{rule.attr} (sha256 {rule.sha256[:12]}), as the file "
+             "holds it; running this cell starts it afresh.\n" + source.rstrip()]
+    if not _defines_entry_point(tree) or rule.attr != "your_select_indices":
+        parts.append(f"_RULE = {rule.attr}\n\n\ndef your_select_indices(targets, losses):\n"
+                     "    return _RULE(targets, losses)")
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _defines_entry_point(tree: ast.Module) -> bool:
+    """Whether the file's last top-level binding of ``your_select_indices`` is
+    ``def your_select_indices(targets, losses)``."""
+    def binds(node: ast.stmt) -> bool:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return node.name == "your_select_indices"
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        return any(isinstance(t, ast.Name) and t.id == "your_select_indices" for t in targets)
+
+    last = [node for node in tree.body if binds(node)][-1:]
+    return bool(last) and isinstance(last[0], ast.FunctionDef) and [
+        a.arg for a in last[0].args.args] == ["targets", "losses"]
+
+
+def check_imports(tree: ast.Module, where: str, allowed: set[str], what: str) -> None:
+    """``UsageError`` naming the first import of ``tree`` outside the standard library and
+    ``allowed`` (or a relative one), with its line."""
+    allowed = allowed | set(sys.stdlib_module_names)
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            names = [node.module or ""]
+            names = ["." * node.level + (node.module or "")]
         for name in names:
             if name.split(".")[0] not in allowed:
-                raise UsageError(
-                    f"The solution cell imports {name!r}; a submission may import only torch "
-                    "and the standard library."
-                )
+                raise UsageError(f"{where} imports {name!r} (line {node.lineno}), which a "
+                                 f"submission cannot: the platform has {what}.")
+
+
+def check_solution(source: str, *, own: bool = False) -> None:
+    """Raise ``UsageError`` unless ``source`` parses, imports only torch and the standard
+    library (the platform's environment for a rule of one's own), and defines
+    ``your_select_indices(targets, losses)``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise UsageError(f"The solution cell does not parse: {err}") from err
+    if own:
+        check_imports(tree, "The solution cell", set(PLATFORM_MODULES),
+                      "the standard library and the organizers' environment")
+    else:
+        check_imports(tree, "The solution cell", {"torch"}, "the standard library and torch "
+                      "(what a strategy of this package may use)")
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     fn = functions.get("your_select_indices")
     if fn is None:
@@ -197,8 +257,10 @@ def check_solution(source: str) -> None:
 
 def submission_cells(strategy: str = SHIPPED) -> list[dict]:
     """The seed's cells with the official model and the inlined strategy."""
+    from noisy_select.strategies.own import is_own
+
     solution = solution_source(strategy)
-    check_solution(solution)
+    check_solution(solution, own=is_own(strategy))
     cells = []
     for cell in seed_cells():
         if is_fixed(cell) and "class SmallMobileNet" in cell["source"]:

@@ -14,6 +14,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import torch
 from noisy_select.competition import SelectIndices
 from noisy_select.constants import SHIPPED
 from noisy_select.errors import UsageError
-from noisy_select.strategies import anchors, ending, schedule, shipped
+from noisy_select.strategies import anchors, ending, own, schedule, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
 from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
 
@@ -72,7 +73,7 @@ def inlined_modules(module_name: str) -> list[str] | None:
     return order if visit(module_name) else None
 
 
-TAGS = ("product", "anchor", "estimate", "oracle", "research")
+TAGS = ("product", "anchor", "estimate", "oracle", "research", "own")
 INNER_KEYS = ("inner", "early", "late")  # keywords that name registered strategies
 
 
@@ -138,6 +139,18 @@ class StrategySpec:
                          for k, v in self.kwargs.items())
         return f"{self.cls.__name__}({args})"
 
+    def config(self) -> dict:
+        """Everything that defines it: its class, every keyword argument with the defaults
+        filled in, and the config object it resolves to (``AdaptiveSelection.config``)."""
+        params = [p for p in inspect.signature(self.cls).parameters.values()
+                  if p.name != "clean_fn" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+        kwargs = {p.name: p.default for p in params if p.default is not p.empty}
+        kwargs.update(self.kwargs)
+        config = getattr(self.build(lambda: torch.zeros(0)), "config", None)
+        # The class by name: where it lives in the package is not what it does.
+        return _jsonable({"class": self.cls.__qualname__,
+                          "kwargs": kwargs, "config": config, "clean_labels": self.clean_labels})
+
     def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
         if not isinstance(self.cls, type):
             return self.cls
@@ -148,6 +161,53 @@ class StrategySpec:
         elif self.tag == "oracle" and not self.clean_labels:
             return self.cls(clean_fn, **kwargs)
         return self.cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class OwnSpec(StrategySpec):
+    """A rule of the user's (``own.OwnRule``): each ``build`` executes its file afresh."""
+
+    rule: own.OwnRule | None = None
+
+    @property
+    def modules(self) -> list[str] | None:
+        return None  # the submission takes the file's own source (export.notebooks)
+
+    @property
+    def exportable(self) -> bool:
+        return True  # when its imports are the platform's: checked when the notebook is written
+
+    def config(self) -> dict:
+        assert self.rule is not None
+        return self.rule.config()
+
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+        assert self.rule is not None
+        rule = own.load(self.rule)
+        if callable(getattr(rule, "reset", None)):
+            rule.reset()  # where the package starts its own strategies afresh
+        return rule
+
+
+def own_spec(text: str) -> OwnSpec:
+    """The rule of the user's that ``text`` names (``own`` says the forms), checked: loaded,
+    then tried on made-up batches (once per version and process)."""
+    return _checked(*own.locate(text))
+
+
+@functools.cache
+def _checked(rule: own.OwnRule, data: bytes) -> OwnSpec:
+    label = f"{rule.where}:{rule.attr}"
+    own.trial(own.load(rule, data), label)  # its own load: the runs get fresh ones
+    return OwnSpec(rule.name, f"your rule {label} (sha256 {rule.sha256[:12]})", own.load,
+                   tag="own", rule=rule)
+
+
+def canonical(name: str) -> str:
+    """``name`` as work planned now passes it on: a rule of one's own pinned to its path and
+    hash, so that every run (in any process) loads this version or refuses; a registered name
+    as it is."""
+    return own_spec(name).rule.pinned if own.is_own(name) else name  # type: ignore[union-attr]
 
 
 def _adaptive(name: str, description: str, tag: str = "estimate", **kwargs) -> StrategySpec:
@@ -218,9 +278,17 @@ REGISTRY: dict[str, StrategySpec] = {
 
 
 def get_spec(name: str) -> StrategySpec:
-    """The registered strategy ``name``; ``ValueError`` lists the valid names otherwise."""
+    """The strategy a rule spec names: a registered one, or a rule of the user's from a file or
+    a module (``own_spec``); ``UsageError`` lists the valid names otherwise."""
+    if own.is_own(name):
+        return own_spec(name)
     if name not in REGISTRY:
-        raise UsageError(f"Unknown strategy {name!r}. Expected one of: {', '.join(REGISTRY)}.")
+        file = next((f for f in (f"{name}.py", name) if os.path.isfile(f)), None)
+        hint = (f" A file {file} is here: write it with .py ({name}.py) to run the rule in it."
+                if file else "")
+        raise UsageError(f"Unknown strategy {name!r}. Expected one of: {', '.join(REGISTRY)}, "
+                         f"or a file (mine.py, mine.py:NAME) or module (package.module:NAME)."
+                         f"{hint}")
     return REGISTRY[name]
 
 
@@ -246,17 +314,8 @@ def _jsonable(value):
 
 
 def resolved_config(name: str) -> dict:
-    """Everything that defines strategy ``name``: its class, every keyword argument with the
-    defaults filled in, and the config object it resolves to (``AdaptiveSelection.config``)."""
-    spec = get_spec(name)
-    params = [p for p in inspect.signature(spec.cls).parameters.values()
-              if p.name != "clean_fn" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    kwargs = {p.name: p.default for p in params if p.default is not p.empty}
-    kwargs.update(spec.kwargs)
-    config = getattr(spec.build(lambda: torch.zeros(0)), "config", None)
-    # The class by name: where it lives in the package is not what it does.
-    return _jsonable({"class": spec.cls.__qualname__,
-                      "kwargs": kwargs, "config": config, "clean_labels": spec.clean_labels})
+    """Everything that defines strategy ``name`` (``StrategySpec.config``)."""
+    return get_spec(name).config()
 
 
 def config_hash(*parts: dict) -> str:

@@ -24,6 +24,7 @@ from noisy_select.competition import (
 from noisy_select.constants import TRAINERS
 from noisy_select.data.scenarios import Split
 from noisy_select.errors import UsageError
+from noisy_select.strategies.own import check_selection
 from noisy_select.train.evaluation import evaluate
 
 # Called after each epoch with that epoch's history row (epoch, validation BAC and AUC).
@@ -105,31 +106,6 @@ class TrainedPair:
     model1: nn.Module
     model2: nn.Module
     history: list[dict] = field(default_factory=list)
-
-
-def check_selection(selected, size: int) -> None:
-    """Raise ``UsageError`` unless ``selected`` is what the loop can index a batch of ``size``
-    with: two 1-D integer index tensors (or lists of ints) in ``[0, size)``. One host read for
-    the ranges of both; a negative index would wrap and a bool mask would be taken as one."""
-    if not isinstance(selected, (list, tuple)) or len(selected) != 2:
-        raise UsageError("Expected the strategy to return [indices for model 1, indices for "
-                         f"model 2], but got {type(selected).__name__}"
-                         f"{f' of length {len(selected)}' if isinstance(selected, (list, tuple)) else ''}.")
-    ranges = []
-    for m, sel in enumerate(selected, start=1):
-        idx = sel if isinstance(sel, torch.Tensor) else torch.as_tensor(sel)
-        if idx.dtype == torch.bool or idx.is_floating_point() or idx.is_complex() or idx.dim() > 1:
-            what = "a bool mask" if idx.dtype == torch.bool else f"{idx.dtype} of shape {tuple(idx.shape)}"
-            raise UsageError(f"Expected the indices for model {m} to be 1-D integers, but got "
-                             f"{what}; return positions in the batch (e.g. mask.nonzero().flatten()).")
-        if idx.numel():
-            ranges += [idx.min().reshape(1), idx.max().reshape(1)]
-    if ranges:
-        values = torch.cat([r.to(ranges[0].device) for r in ranges]).tolist()
-        if min(values) < 0 or max(values) >= size:
-            bad = min(values) if min(values) < 0 else max(values)
-            raise UsageError(f"Expected indices in [0, {size}) for a batch of {size}, but the "
-                             f"strategy returned {bad}.")
 
 
 def checked(strategy: SelectIndices) -> SelectIndices:
