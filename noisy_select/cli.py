@@ -21,22 +21,17 @@ from noisy_select.constants import (
     DEFAULT_LOOP,
     DEFAULT_SCENARIO,
     HEADLINE_SCENARIO,
+    EVIDENCE,
     LOOPS,
+    SCRATCH,
     SEED,
     SHIPPED,
 )
 from noisy_select.data.scenarios import SCENARIOS
 
-# The anchors and the two clean-sample oracles: the evidence set of RESULTS.md. The shipped
-# strategy is the published one (`fixed-rates`), so it is not run twice.
-DEFAULT_BENCH = ("all", "seed-coteaching", "fixed-rates", "cleanlab", "oracle-clean",
-                 "oracle-clean-balanced")
 # The headline scenario first, then the MNIST ones (the calibration candidates stay out).
 BENCH_SCENARIOS = ",".join([HEADLINE_SCENARIO, *(n for n in SCENARIOS if not n.startswith("fashion"))])
 EXIT_USAGE, EXIT_DATA, EXIT_INTERRUPT, EXIT_TERM = 2, 3, 130, 143
-# The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
-EVIDENCE = "docs/results/bench.jsonl"
-SCRATCH = "results/bench.jsonl"  # where bench and compare write by default
 MAX_SEEDS = 10_000  # a range is counted before it is built: more runs than anyone can train
 
 
@@ -158,7 +153,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     sweeps.check_backend(jobs=args.jobs, backend=args.backend, address=args.address)
     check_outputs([(args.summary, "--summary", is_summary)], [args.results], force=args.force)
     check_writable(args.figures, "--figures", folder=True)
-    specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or list(DEFAULT_BENCH),
+    from noisy_select.strategies.registry import default_bench
+
+    specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or default_bench(),
                        args.seeds, epochs=args.epochs, device=args.device, scale=args.scale,
                        loop=args.loop, source=args.source, threads=args.threads,
                        data_dir=args.data)
@@ -205,6 +202,9 @@ def _cmd_strategies(args: argparse.Namespace) -> None:
     for name, spec in REGISTRY.items():
         print(f"{name:<{width}}  {spec.tag:<8}  {'reads them' if spec.oracle else 'no':<12}  "
               f"{'yes' if spec.exportable else 'no':<10}  {spec.description}")
+    print("\nYour own rule goes wherever a name goes: mine.py (its your_select_indices), "
+          "mine.py:NAME or package.module:NAME.\nIt is checked on made-up batches first; each "
+          "run loads it afresh, and rows name it file:<stem>.<NAME>@<sha256[:12]>.")
 
 
 def _cmd_summary(args: argparse.Namespace) -> None:
@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def strategy_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("-s", "--strategy", default=SHIPPED,
-                       help="a registered strategy name")
+                       help="a rule: a registered name, mine.py (its your_select_indices), "
+                            "mine.py:NAME or package.module:NAME")
 
     def results_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("-r", "--results", default=SCRATCH,
@@ -368,7 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("bench", "scenarios x strategies x seeds, with anchors and oracles", _cmd_bench)
     p.add_argument("strategies", nargs="*", metavar="STRATEGY",
-                   help=f"registered names (default: {' '.join(DEFAULT_BENCH)})")
+                   help="rules: registered names, mine.py, mine.py:NAME or package.module:NAME "
+                        "(default: the shipped rule, the anchors and the oracles; see "
+                        "`noisy-select strategies`)")
     sweep_options(p, BENCH_SCENARIOS, "0,1,2")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")
@@ -378,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("compare", "paired comparison of strategies over seeds, with bootstrap "
                            "confidence intervals", _cmd_compare)
     p.add_argument("strategies", nargs="+", metavar="STRATEGY",
-                   help="two or more registered names; each is compared with the first")
+                   help="two or more rules (registered names, mine.py, mine.py:NAME, "
+                        "package.module:NAME); each is compared with the first")
     sweep_options(p, HEADLINE_SCENARIO, "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")

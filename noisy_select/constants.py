@@ -11,3 +11,6 @@ TRAINERS = ("fixed", "robust")
 # seed notebook's. The organizers' is the default of run, bench and compare: it scores points.
 LOOPS = ("seed", "official")
 DEFAULT_LOOP = "official"
+# The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
+EVIDENCE = "docs/results/bench.jsonl"
+SCRATCH = "results/bench.jsonl"  # where bench, compare and the API's compare write by default

@@ -19,7 +19,7 @@ LAYERS = [
     ["bench"],  # sweeps, result rows, paired comparison, reports, figures, speed
     ["config", "run"],  # one run, as `noisy-select run` does it
     ["export"],  # the submission notebook and its hand-off check
-    ["cli", "__main__", ""],  # the command line and the package's own entry point
+    ["api", "cli", "__main__", ""],  # the Python API, the command line, the entry point
 ]
 
 

@@ -61,6 +61,7 @@ def paired(rows: list[dict], scenario: str, baseline: str, other: str, loop: str
         "mean": float(np.mean([b[s] for s in seeds])) if seeds else float("nan"),
         "worst": float(min(b[s] for s in seeds)) if seeds else float("nan"),
         "per_seed": {str(s): float(d) for s, d in zip(seeds, diff)},
+        "per_seed_bac": {str(s): [float(a[s]), float(b[s])] for s in seeds},
     }
 
 
@@ -87,7 +88,7 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
                  results: str, epochs: int, device: str = "auto", scale: float = 1.0,
                  loop: str = "official", source: str | None = None, threads: int = 1,
                  data_dir: str | None = None, jobs: int = 1, progress: bool = True,
-                 **backend) -> list[dict]:
+                 bar: bool | None = None, **backend) -> list[dict]:
     """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
     every strategy with the first, per scenario (and on ``data_dir``, a folder of one's own
     data, when given), on those seeds."""
@@ -104,7 +105,7 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
         raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
     specs = sweeps.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
                        loop=loop, source=source, threads=threads, data_dir=data_dir)
-    rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, **backend)
+    rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, bar=bar, **backend)
     wanted = set(seeds)
     names = list(dict.fromkeys(s.scenario for s in specs))
     return compare([r for r in rows if r["seed"] in wanted], named, names, loop)

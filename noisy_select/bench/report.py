@@ -11,8 +11,27 @@ import pandas as pd
 from noisy_select.constants import SHIPPED
 from noisy_select.errors import DataError
 
-ANCHORS = ("all", "seed-coteaching", "fixed-rates", "coteaching", "cleanlab")
-CEILINGS = ("oracle-clean", "oracle-clean-balanced")
+ROLES = ("anchor", "ceiling")  # what the gap closed is measured between
+
+
+def roles(rows: list[dict]) -> dict[str, str]:
+    """Each strategy's part in the summary, from the tag its rows record (``registry.TAGS``):
+    ``anchor``; ``ceiling``, an oracle that selects the clean samples (not one trained on clean
+    labels); else its tag. Rows written before rows had tags take the registry's (which loads
+    torch)."""
+    out = {}
+    for r in rows:
+        tag = r.get("tag")
+        if tag is None:
+            from noisy_select.strategies.registry import REGISTRY
+
+            spec = REGISTRY.get(r["strategy"].split("@")[0])
+            tag = spec.tag if spec else "research"
+            clean_labels = bool(spec and spec.clean_labels)
+        else:
+            clean_labels = bool((r.get("strategy_config") or {}).get("clean_labels"))
+        out[r["strategy"]] = "ceiling" if tag == "oracle" and not clean_labels else tag
+    return out
 
 
 def line_style(name: str, anchor_colors: dict) -> dict:
@@ -45,11 +64,12 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
     Columns: ``mean``, ``ci_low`` / ``ci_high`` (bootstrap 95% interval of the mean over seeds),
     ``worst`` (lowest seed), ``points`` (mean), ``seeds``, ``seconds`` (mean wall time of one
     run) and ``gap_closed``: the share of the gap between the best anchor and the better of the
-    two clean-sample oracles that the strategy closes (for non-anchors).
+    clean-sample oracles that the strategy closes (for non-anchors); ``role`` (``roles``).
     """
     from noisy_select.bench.compare import bootstrap_ci
 
-    df = pd.DataFrame(display_names(rows))
+    rows = display_names(rows)
+    df = pd.DataFrame(rows)
     if df.empty:
         raise DataError("Expected bench results to summarise, but the results hold no rows.")
     if "seconds" not in df:
@@ -61,13 +81,14 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
     cis = [bootstrap_ci(df[(df.scenario == r.scenario) & (df.strategy == r.strategy)].bac_mean)
            for r in table.itertuples()]
     table["ci_low"], table["ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
+    table["role"] = table.strategy.map(roles(rows))
     gaps = []
     for _, row in table.iterrows():
-        same = table[table.scenario == row.scenario].set_index("strategy")["mean"]
-        anchors = same[same.index.isin(ANCHORS)]
-        oracles = same[same.index.isin(CEILINGS)]
+        same = table[table.scenario == row.scenario].set_index("strategy")
+        anchors = same["mean"][same.role == "anchor"]
+        oracles = same["mean"][same.role == "ceiling"]
         closed = np.nan
-        if (row.strategy not in ANCHORS and "oracle" not in row.strategy and len(anchors)
+        if (row.role not in ("anchor", "ceiling", "oracle") and len(anchors)
                 and len(oracles) and oracles.max() > anchors.max()):
             closed = (row["mean"] - anchors.max()) / (oracles.max() - anchors.max())
         gaps.append(closed)
@@ -77,13 +98,15 @@ def summary_table(rows: list[dict]) -> pd.DataFrame:
 
 def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") -> str:
     """The table as Markdown, one section per scenario, with the command that made it."""
+    anchors, ceilings = ([f"`{n}`" for n in dict.fromkeys(table.strategy[table.role == role])]
+                         for role in ROLES)
     lines = [f"# {title}", "", "Produced by:", "", "```bash", command, "```", "",
              "BAC_mean is the mean balanced accuracy of the two models on the scenario's clean "
              "test split after the last epoch; mean over seeds with a bootstrap 95% interval "
              "(10,000 resamples of the seeds), worst = lowest seed; points as the competition "
              "computes them; gap closed = share of the gap between the best anchor "
-             f"({', '.join(f'`{a}`' for a in ANCHORS)}) and the better of "
-             f"{' and '.join(f'`{c}`' for c in CEILINGS)}.", ""]
+             f"({', '.join(anchors) or 'none ran'}) and the best clean-sample oracle "
+             f"({', '.join(ceilings) or 'none ran'}).", ""]
     for scenario, part in table.groupby("scenario", sort=False):
         lines += [f"## {scenario}", "",
                   "| strategy | BAC_mean | 95% CI | worst seed | points | gap closed | seeds | s/run |",
@@ -160,7 +183,8 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
     os.makedirs(fig_dir, exist_ok=True)
     paths = []
     names = list(dict.fromkeys(r["strategy"] for r in rows))
-    highlighted = [n for n in names if n in ANCHORS or n.startswith("oracle")]
+    role = roles(rows)
+    highlighted = [n for n in names if role[n] in ("anchor", "ceiling", "oracle")]
     anchor_colors = {n: plt.get_cmap("tab10")(i % 10) for i, n in enumerate(highlighted)}
     panels = [("validation BAC (mean of both models)", "BAC", _mean_of_models("val_bac")),
               ("validation AUC (mean of both models)", "AUC", _mean_of_models("val_auc"))]
@@ -206,14 +230,16 @@ def shipped_against_anchors(rows: list[dict]) -> str:
     from noisy_select.bench import compare
 
     rows = display_names(rows)
+    role = roles(rows)
     table = []
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
-        names = {r["strategy"] for r in rows if r["scenario"] == scenario}
+        names = list(dict.fromkeys(r["strategy"] for r in rows if r["scenario"] == scenario))
         if SHIPPED not in names:
             continue
-        for other in (*ANCHORS, *CEILINGS):
-            if other in names:
-                table.append(compare.paired(rows, scenario, other, SHIPPED))
+        for wanted in ROLES:
+            for other in names:
+                if role[other] == wanted:
+                    table.append(compare.paired(rows, scenario, other, SHIPPED))
     if not table:
         return ""
     lines = ["## The shipped strategy against each anchor (paired seeds)", "",

@@ -373,7 +373,7 @@ def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
 
 
 def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, backend: str,
-                  address: str | None) -> None:
+                  address: str | None, bar: bool | None = None) -> None:
     rows = check_results_file(out)
     done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
@@ -389,34 +389,37 @@ def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, 
     results = _run_ray(ray, todo, address) if ray is not None else _run_pool(todo, jobs)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     end_with_newline(out)
-    bar = tqdm(total=len(todo), desc="bench", unit="run",
-               disable=not (progress and sys.stderr.isatty()))
+    shown = progress and (sys.stderr.isatty() if bar is None else bar)
+    runs = tqdm(total=len(todo), desc="bench", unit="run", disable=not shown)
     for done_count, row in enumerate(results, start=1):
         with open(out, "a") as f:
             f.write(json.dumps(row) + "\n")
         message = (f"{row['scenario']}/{row['strategy']}/{row['loop']} loop/seed {row['seed']}: "
                    f"BAC {row['bac_mean']:.3f} in {row['seconds']:.0f} s")
-        if bar.disable:
+        if runs.disable:
             if progress:
                 print(f"[{done_count}/{len(todo)}] {message}", flush=True)
         else:
-            bar.set_postfix_str(message)
-        bar.update()
-    bar.close()
+            runs.set_postfix_str(message)
+        runs.update()
+    runs.close()
 
 
 def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
-          backend: str = "pool", address: str | None = None) -> list[dict]:
+          backend: str = "pool", address: str | None = None, bar: bool | None = None
+          ) -> list[dict]:
     """Run the specs not already in ``out`` (resume), appending each result as it finishes.
 
     ``backend="pool"`` runs them here (``jobs`` processes); ``"ray"`` runs each as a Ray task
     on the cluster at ``address`` (a local Ray with ``jobs`` CPUs when None): same rows, same
-    resume. Prints the size of the sweep first. An interrupt stops the runs; every finished
+    resume. Prints the size of the sweep first, then a progress bar (``bar``; by default when
+    stderr is a terminal, else a line per run). An interrupt stops the runs; every finished
     run is already in ``out``. Returns the rows of ``out`` that belong to ``specs``.
     """
     check_backend(jobs=jobs, backend=backend, address=address)
     check_results_file(out)  # before the lock creates the file
     with results_lock(out):
-        _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address)
+        _sweep_locked(specs, out, jobs=jobs, progress=progress, backend=backend, address=address,
+                      bar=bar)
     wanted = {s.key() for s in specs}
     return unique_rows([r for r in read_results(out) if row_key(r) in wanted], out)

@@ -271,10 +271,19 @@ REGISTRY: dict[str, StrategySpec] = {
                      tag="research"),
         StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
                      "nothing selected in the run's last 50 calls", ending.EndOfTraining,
-                     {"inner": "oracle-clean", "window": 50}, tag="oracle",
+                     {"inner": "oracle-clean", "window": 50}, tag="research",
                      selects_nothing_at_times=True),
     ]
 }
+
+
+DEFAULT_TAGS = ("product", "anchor", "oracle")  # what `noisy-select bench` runs unnamed
+
+
+def default_bench() -> list[str]:
+    """The strategies ``noisy-select bench`` runs when none is named: the product, the anchors
+    and the oracles, in registry order."""
+    return [name for name, spec in REGISTRY.items() if spec.tag in DEFAULT_TAGS]
 
 
 def get_spec(name: str) -> StrategySpec:
