@@ -46,7 +46,7 @@ def check(rule: str | Callable) -> str:
     if isinstance(rule, str):
         get_spec(rule)
         return rule_name(rule)
-    label = getattr(rule, "__qualname__", type(rule).__name__)
+    label = getattr(rule, "__name__", type(rule).__name__)
     own.check_callable(rule, label)
     own.trial(rule, label)
     if callable(getattr(rule, "reset", None)):
@@ -60,7 +60,8 @@ def _spec(rule: str | Callable) -> str:
         return rule
     name = getattr(rule, "__name__", None)
     path = getattr(rule, "__globals__", {}).get("__file__")
-    if name and path and path.endswith(".py") and os.path.isfile(path):
+    defined = name and getattr(rule, "__globals__", {}).get(name) is rule  # top level, by name
+    if defined and path and path.endswith(".py") and os.path.isfile(path):
         return f"{path}:{name}"
     raise UsageError("compare loads the rule afresh from its file for every run: pass the "
                      "file's path ('my_rule.py' or 'my_rule.py:NAME'), not a function defined "

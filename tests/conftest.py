@@ -56,3 +56,20 @@ def fake_fashion(tmp_path_factory):
     """A made-up Fashion-MNIST (1,200 training and 400 test images in the four standard IDX
     files, pixels encoding the class): the fashion code path on a machine without the real one."""
     return str(write_idx(tmp_path_factory.mktemp("fashion"), per_split=(1200, 400)))
+
+
+@pytest.fixture
+def no_data_touched(monkeypatch):
+    """Every way a command reaches data, source files or the network fails the test."""
+    from noisy_select.bench import records, sweeps
+    from noisy_select.data import ensure, folders, proxy, scenarios, sources
+
+    def touched(*args, **kwargs):
+        raise AssertionError("data was looked for before the usage error")
+
+    for module, name in [(sources, "find_fashion"), (sources, "reachable"), (scenarios, "build"),
+                         (scenarios, "load_source"), (folders, "folder_state"),
+                         (folders, "check_splits"), (ensure, "ensure_data"),
+                         (proxy, "build_proxy"), (records, "read_results"),
+                         (records, "check_results_file"), (sweeps, "check_results_file")]:
+        monkeypatch.setattr(module, name, touched)

@@ -417,23 +417,6 @@ def test_bench_names_a_sweep_too_small_to_learn(tmp_path, capsys):
     assert "olympiad: warning: this run has 3 optimizer steps" in capsys.readouterr().err
 
 
-@pytest.fixture
-def no_data_touched(monkeypatch):
-    """Every way a command reaches data, source files or the network fails the test."""
-    from noisy_select.bench import records
-    from noisy_select.data import ensure, folders, proxy, scenarios, sources
-
-    def touched(*args, **kwargs):
-        raise AssertionError("data was looked for before the usage error")
-
-    for module, name in [(sources, "find_fashion"), (sources, "reachable"), (scenarios, "build"),
-                         (scenarios, "load_source"), (folders, "folder_state"),
-                         (folders, "check_splits"), (ensure, "ensure_data"),
-                         (proxy, "build_proxy"), (records, "read_results"),
-                         (records, "check_results_file"), (sweeps, "check_results_file")]:
-        monkeypatch.setattr(module, name, touched)
-
-
 @pytest.mark.parametrize("argv, message", [
     (["run", "-s", "nope"], "Unknown strategy 'nope'"),
     (["run", "-s", "oracle-clean"], "reads the clean labels"),

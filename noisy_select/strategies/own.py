@@ -258,14 +258,14 @@ def trial(rule: Callable, label: str) -> None:
         except Exception as err:  # noqa: BLE001 (any error of the rule is reported, one line)
             raise UsageError(f"{label} raised {type(err).__name__} at {_frame(err)} on {batch}: "
                              f"{err}") from None
+        for m, idx in enumerate(selected if isinstance(selected, (list, tuple)) else [], start=1):
+            if isinstance(idx, torch.Tensor) and idx.device != targets.device:
+                raise UsageError(f"{label} on {batch}: expected the indices for model {m} on "
+                                 f"{targets.device} (the device of targets), but got {idx.device}.")
         try:
             check_selection(selected, targets.numel())
         except UsageError as err:
             raise UsageError(f"{label} on {batch}: {err}") from None
-        for m, idx in enumerate(selected, start=1):
-            if isinstance(idx, torch.Tensor) and idx.device != targets.device:
-                raise UsageError(f"{label} on {batch}: expected the indices for model {m} on "
-                                 f"{targets.device} (the device of targets), but got {idx.device}.")
         if not torch.equal(targets, kept[0]) or not all(
                 torch.equal(x.detach(), y) for x, y in zip(losses, kept[1])):
             raise UsageError(f"{label} on {batch}: it changed `targets` or `losses` in place; a "
