@@ -49,8 +49,9 @@ def check(rule: str | Callable) -> str:
     label = getattr(rule, "__name__", type(rule).__name__)
     own.check_callable(rule, label)
     own.trial(rule, label)
-    if callable(getattr(rule, "reset", None)):
-        rule.reset()
+    reset = getattr(rule, "reset", None)
+    if callable(reset):
+        reset()
     return label
 
 

@@ -20,8 +20,8 @@ from noisy_select.config import RunConfig, options
 from noisy_select.constants import (
     DEFAULT_LOOP,
     DEFAULT_SCENARIO,
-    HEADLINE_SCENARIO,
     EVIDENCE,
+    HEADLINE_SCENARIO,
     LOOPS,
     SCRATCH,
     SEED,
@@ -264,7 +264,7 @@ def _cmd_submission(args: argparse.Namespace) -> None:
                               check_scale=args.check_scale, check_epochs=args.check_epochs)
     if report:
         print(f"Hand-off checked: the pickled strategy loaded in a fresh interpreter without "
-              f"noisy_select, chose the same indices as the package's strategy on {report['calls']} "
+              f"noisy_select, chose the same indices as {args.strategy!r} loaded here on {report['calls']} "
               f"seeded batches, and trained under the organizers' loop (olympiad proxy, scale "
               f"{report['scale']}, {report['epochs']} epochs, seed {report['seed']}, CPU) to BAC "
               f"{report['bac_1']:.4f} / {report['bac_2']:.4f}, as `noisy-select run --loop "

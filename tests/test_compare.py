@@ -116,10 +116,12 @@ def test_summary_pairs_the_shipped_rule_with_each_anchor():
 
 def test_strategies_command_lists_oracles_and_exportable_ones(capsys):
     assert main(["strategies"]) == 0
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.split("\n\n")[0].splitlines()[1:]}
     assert "reads them" in lines["oracle-clean-balanced"] and "  no  " in lines["oracle-clean"]
     assert "yes" in lines["your_select_indices"] and "cleanlab" in lines
     assert "reads them" not in lines["cleanlab"]
+    assert "mine.py (its your_select_indices), mine.py:NAME or package.module:NAME" in out
 
 
 # --- a folder of one's own data as a scenario ---------------------------------------------

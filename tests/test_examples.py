@@ -31,3 +31,14 @@ def test_own_loop_uses_the_indices_in_the_backward_step():
     assert calls == [4, 4, 2]
     # Nothing selected: neither model ever stepped, so both keep their initial weights.
     assert all(torch.equal(a, b) for a, b in zip(before, models[0].parameters()))
+
+
+def test_own_rule_walks_from_the_file_to_a_submission(capsys, monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    monkeypatch.setattr("sys.argv", ["own_rule.py", "--out", str(out), "--seeds", "0",
+                                     "--scale", "0.05", "--epochs", "1", "--no-check"])
+    runpy.run_path(str(EXAMPLES / "own_rule.py"), run_name="__main__")
+    printed = capsys.readouterr().out
+    assert "1. check: rows will name the rule file:my_rule.your_select_indices@" in printed
+    assert "against `your_select_indices`" in printed
+    assert {p.name for p in out.iterdir()} >= {"data", "run.json", "compare.jsonl", "submission.ipynb"}

@@ -126,7 +126,8 @@ BAD_FILES = [
     ("rule.txt:fn", "def fn(targets, losses): pass\n", "ending in .py"),
     ("syntax.py", "def your_select_indices(targets, losses)\n    return 1\n", "syntax.py, line 1"),
     ("imports.py", "import no_such_module_here\n", "could not import 'no_such_module_here'"),
-    ("raises.py", "x = 1\nraise RuntimeError('boom')\n", "raised RuntimeError while loading (raises.py, line 2)"),
+    ("raises.py", "x = 1\nraise RuntimeError('boom')\n",
+     "raised RuntimeError while loading (raises.py, line 2)"),
     ("names.py:nope", "def a(targets, losses): pass\ndef b(targets, losses): pass\n",
      "has no 'nope'; its callables: a, b"),
     ("value.py:x", "x = 3\n", "is a int, not a callable rule"),
@@ -137,7 +138,8 @@ BAD_FILES = [
     ("range.py", "def your_select_indices(targets, losses):\n    return [[0], [500]]\n",
      "Expected indices in [0, 128)"),
     ("float.py", "import torch\ndef your_select_indices(targets, losses):\n"
-                 "    return [torch.zeros(2), torch.zeros(2)]\n", "to be 1-D integers, but got torch.float32"),
+                 "    return [torch.zeros(2), torch.zeros(2)]\n",
+     "to be 1-D integers, but got torch.float32"),
     ("meta.py", "import torch\ndef your_select_indices(targets, losses):\n"
                 "    return [torch.zeros(2, dtype=torch.long, device='meta')] * 2\n",
      "expected the indices for model 1 on cpu (the device of targets), but got meta"),

@@ -93,7 +93,6 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
     every strategy with the first, per scenario (and on ``data_dir``, a folder of one's own
     data, when given), on those seeds."""
     from noisy_select.bench import sweeps
-
     from noisy_select.bench.records import pinned, rule_name
 
     if len(strategies) < 2:

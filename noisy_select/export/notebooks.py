@@ -221,11 +221,12 @@ def check_imports(tree: ast.Module, where: str, allowed: set[str], what: str) ->
     ``allowed`` (or a relative one), with its line."""
     allowed = allowed | set(sys.stdlib_module_names)
     for node in ast.walk(tree):
-        names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             names = ["." * node.level + (node.module or "")]
+        else:
+            continue
         for name in names:
             if name.split(".")[0] not in allowed:
                 raise UsageError(f"{where} imports {name!r} (line {node.lineno}), which a "

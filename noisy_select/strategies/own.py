@@ -112,7 +112,7 @@ def locate(text: str) -> tuple[OwnRule, bytes]:
         if found is None or not (found.origin or "").endswith(".py"):
             raise UsageError(f"Expected an importable module of Python source for the rule spec "
                              f"{text!r}, but found no module {where!r}.")
-        path, module = found.origin, where
+        path, module = str(found.origin), where
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -127,20 +127,22 @@ def locate(text: str) -> tuple[OwnRule, bytes]:
 
 def _frame(err: BaseException, path: str | None = None) -> str:
     """``file, line N`` of the last frame of ``err`` (of ``path``'s frames, when it has one)."""
-    frames = traceback.extract_tb(err.__traceback__)
+    frames = list(traceback.extract_tb(err.__traceback__))
     mine = [f for f in frames if path and os.path.abspath(f.filename) == path]
-    last = (mine or frames or [None])[-1]
-    if last is None:
+    if not (mine or frames):
         return "?"
-    return f"{os.path.relpath(last.filename) if os.path.isabs(last.filename) else last.filename}, line {last.lineno}"
+    last = (mine or frames)[-1]
+    file = os.path.relpath(last.filename) if os.path.isabs(last.filename) else last.filename
+    return f"{file}, line {last.lineno}"
 
 
 def execute(rule: OwnRule, data: bytes) -> types.ModuleType:
     """The module of ``data`` (the file's bytes), executed afresh; ``UsageError`` for a syntax
     error, a failed import or an exception while it runs."""
     name = rule.module or f"noisy_select_rule_{os.path.splitext(os.path.basename(rule.path))[0]}"
-    module = importlib.util.module_from_spec(
-        importlib.util.spec_from_loader(name, loader=None, origin=rule.path))
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=rule.path)
+    assert spec is not None  # a loader of None always gives one
+    module = importlib.util.module_from_spec(spec)
     module.__file__ = rule.path
     try:
         code = compile(data, rule.path, "exec")
@@ -252,7 +254,8 @@ def trial(rule: Callable, label: str) -> None:
     for call, (targets, losses) in enumerate(trial_batches()):
         kept = targets.clone(), [x.detach().clone() for x in losses]
         labels = sorted(set(targets.tolist()))
-        batch = f"call {call + 1} of the trial, a batch of {targets.numel()} with label{'s' if len(labels) > 1 else ''} {labels}"
+        batch = (f"call {call + 1} of the trial, a batch of {targets.numel()} with "
+                 f"label{'s' if len(labels) > 1 else ''} {labels}")
         try:
             selected = rule(targets, losses)
         except Exception as err:  # noqa: BLE001 (any error of the rule is reported, one line)

@@ -184,8 +184,9 @@ class OwnSpec(StrategySpec):
     def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
         assert self.rule is not None
         rule = own.load(self.rule)
-        if callable(getattr(rule, "reset", None)):
-            rule.reset()  # where the package starts its own strategies afresh
+        reset = getattr(rule, "reset", None)
+        if callable(reset):
+            reset()  # where the package starts its own strategies afresh
         return rule
 
 
@@ -206,8 +207,9 @@ def _checked(rule: own.OwnRule, data: bytes) -> OwnSpec:
 def canonical(name: str) -> str:
     """``name`` as work planned now passes it on: a rule of one's own pinned to its path and
     hash, so that every run (in any process) loads this version or refuses; a registered name
-    as it is."""
-    return own_spec(name).rule.pinned if own.is_own(name) else name  # type: ignore[union-attr]
+    as it is (``UsageError`` for an unknown one)."""
+    spec = get_spec(name)  # an unknown name stops here
+    return spec.rule.pinned if isinstance(spec, OwnSpec) and spec.rule else name
 
 
 def _adaptive(name: str, description: str, tag: str = "estimate", **kwargs) -> StrategySpec:
