@@ -290,3 +290,17 @@ def test_the_same_run_twice_gives_identical_rows():
     first, second = sweeps.run_one(spec), sweeps.run_one(spec)
     for key in ("scores", "history", "selection", "config_hash", "data"):
         assert first[key] == second[key]
+
+
+def test_summary_groups_come_from_the_tags_rows_record_and_old_rows_get_the_registrys():
+    from noisy_select.bench.report import roles
+
+    names = ["your_select_indices", "fixed-rates", "oracle-clean", "oracle-labels",
+             "oracle-clean-end-50", "x-balanced-2"]
+    rows = [fake_row(s) for s in sweeps.plan(["olympiad"], names, [0])]
+    expected = {"your_select_indices": "product", "fixed-rates": "anchor",
+                "oracle-clean": "ceiling", "oracle-labels": "oracle",
+                "oracle-clean-end-50": "oracle", "x-balanced-2": "research"}
+    assert roles(rows) == expected
+    old = [{k: v for k, v in r.items() if k not in ("tag", "reads_clean_labels")} for r in rows]
+    assert roles(old) == expected

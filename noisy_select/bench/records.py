@@ -81,8 +81,10 @@ def describe(strategy: str, epochs: int, **trainer_options) -> dict:
     trainer, name = split_trainer(strategy)
     strategy_config = resolved_config(name)
     trainer_cfg = trainer_config(trainer, epochs, **trainer_options)
-    tag = get_spec(name).tag if trainer == "fixed" else "research"  # the robust trainer
+    spec = get_spec(name)
+    tag = spec.tag if trainer == "fixed" else "research"  # the robust trainer
     return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "tag": tag,
+            "reads_clean_labels": spec.oracle,
             "strategy_config": strategy_config,
             "trainer_config": trainer_cfg, "config_hash": config_hash(strategy_config, trainer_cfg)}
 

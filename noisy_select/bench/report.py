@@ -15,22 +15,26 @@ ROLES = ("anchor", "ceiling")  # what the gap closed is measured between
 
 
 def roles(rows: list[dict]) -> dict[str, str]:
-    """Each strategy's part in the summary, from the tag its rows record (``registry.TAGS``):
-    ``anchor``; ``ceiling``, an oracle that selects the clean samples (not one trained on clean
-    labels); else its tag. Rows written before rows had tags take the registry's (which loads
+    """Each strategy's part in the summary, from what its rows record: ``anchor`` (its tag,
+    ``registry.TAGS``); ``ceiling``, an oracle that selects the clean samples; ``oracle``, any
+    other strategy that reads the clean labels (trained on them, or wrapping an oracle); else
+    its tag. Rows written before rows recorded these take them from the registry (which loads
     torch)."""
     out = {}
     for r in rows:
-        tag = r.get("tag")
-        if tag is None:
+        if "tag" in r:
+            tag, reads = r["tag"], r.get("reads_clean_labels", False)
+            clean_labels = bool((r.get("strategy_config") or {}).get("clean_labels"))
+        else:
             from noisy_select.strategies.registry import REGISTRY
 
             spec = REGISTRY.get(r["strategy"].split("@")[0])
             tag = spec.tag if spec else "research"
-            clean_labels = bool(spec and spec.clean_labels)
+            reads, clean_labels = bool(spec and spec.oracle), bool(spec and spec.clean_labels)
+        if tag == "oracle" and not clean_labels:
+            out[r["strategy"]] = "ceiling"
         else:
-            clean_labels = bool((r.get("strategy_config") or {}).get("clean_labels"))
-        out[r["strategy"]] = "ceiling" if tag == "oracle" and not clean_labels else tag
+            out[r["strategy"]] = "oracle" if reads or tag == "oracle" else tag
     return out
 
 
