@@ -93,7 +93,7 @@ def run(config: RunConfig) -> dict:
     warn_if_too_small(config, len(checked["train"].labels))
     recorder, train_loader, val_loader = recorded_strategy(config, splits, checked["train"].clean)
     models, history, extra, seconds = train_run(config, recorder, train_loader, val_loader, device)
-    split_scores = score_splits(models, splits, device)
+    split_scores = score_splits(models, splits, device, train_loader.batches)
     record = make_record(config, device, recorder, split_scores, history, extra, seconds)
     write_json(record, out)
     print(f"Wrote {out}")
@@ -176,12 +176,16 @@ def train_run(config: RunConfig, recorder: SelectionRecorder, train_loader, val_
     return models, history, extra, seconds
 
 
-def score_splits(models, splits: dict[str, str], device) -> dict[str, dict]:
-    """Both models' scores on every split but train, printed as the competition reports them."""
+def score_splits(models, splits: dict[str, str], device, train_loader=None) -> dict[str, dict]:
+    """Both models' scores on every split but train, printed as the competition reports them;
+    on the scored split (test, else val) also how the BAC depends on BatchNorm's statistics and
+    the threshold, with the training set read from ``train_loader``."""
     split_scores = {}
+    scored_on = "test" if "test" in splits else "val"
     for split, folder in splits.items():
         if split != "train":
-            split_scores[split] = r = scores(models, _loader(folder), device)
+            split_scores[split] = r = scores(models, _loader(folder), device,
+                                             train_loader if split == scored_on else None)
             print(f"{split}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
                   f"mean {r['bac_mean']:.4f}, points {r['points']}/100")
     estimate = "test" if "test" in split_scores else "val"

@@ -107,15 +107,23 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
-def scores(models, loader, device) -> dict:
-    """BAC and AUC of both models on ``loader``, the mean BAC and the competition's points."""
+def scores(models, loader, device, train_loader=None) -> dict:
+    """BAC and AUC of both models on ``loader``, the mean BAC and the competition's points;
+    with ``train_loader`` also where each model's BAC goes besides its ranking
+    (``evaluation.threshold_and_statistics``): ``bac_bn_<m>``, after re-estimating BatchNorm's
+    statistics on the training set, and ``bac_best_<m>``, at the best threshold."""
     from noisy_select.competition import points
-    from noisy_select.train.evaluation import evaluate
+    from noisy_select.train.evaluation import evaluate, threshold_and_statistics
 
     (bac_1, auc_1), (bac_2, auc_2) = (evaluate(m, loader, device) for m in models)
-    return {"bac_1": bac_1, "bac_2": bac_2, "bac_mean": (bac_1 + bac_2) / 2,
-            "points": points(bac_1, bac_2), "auc_1": auc_1, "auc_2": auc_2,
-            "size": _num_samples(loader)}
+    out = {"bac_1": bac_1, "bac_2": bac_2, "bac_mean": (bac_1 + bac_2) / 2,
+           "points": points(bac_1, bac_2), "auc_1": auc_1, "auc_2": auc_2,
+           "size": _num_samples(loader)}
+    if train_loader is not None:
+        for i, model in enumerate(models, start=1):
+            for key, value in threshold_and_statistics(model, train_loader, loader, device).items():
+                out[f"{key}_{i}"] = value
+    return out
 
 
 def _num_samples(loader) -> int:

@@ -258,6 +258,56 @@ def shipped_against_anchors(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _instrumented(r: dict) -> dict | None:
+    """A row's mean over both models of the scored BAC, the BAC with BatchNorm's statistics
+    re-estimated, the best-threshold BAC and the AUC (None for rows without them)."""
+    s = (r.get("scores") or {}).get(r.get("scored_on", "test")) or {}
+    keys = ("bac", "bac_bn", "bac_best", "auc")
+    if not all(f"{k}_{m}" in s for k in keys for m in (1, 2)):
+        return None
+    return {k: (s[f"{k}_1"] + s[f"{k}_2"]) / 2 for k in keys}
+
+
+def decomposition(rows: list[dict], reference: str = "oracle-clean") -> str:
+    """Markdown: where each strategy's BAC goes, per scenario, from the rows that record it.
+
+    ``statistics``: re-estimating BatchNorm's running statistics on the training set minus the
+    scored BAC; ``threshold``: the best threshold on the margin minus that; ``ranking``: the
+    best-threshold BAC and the AUC below ``reference``'s. Means over seeds and both models.
+    """
+    rows = display_names(rows)
+    lines = []
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        per: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["scenario"] == scenario and (m := _instrumented(r)) is not None:
+                per.setdefault(r["strategy"], []).append(m)
+        if not per:
+            continue
+        mean = {n: {k: float(np.mean([m[k] for m in ms])) for k in ms[0]} for n, ms in per.items()}
+        ref = mean.get(reference)
+        lines += [f"### {scenario}", "",
+                  "| strategy | seeds | scored | BN re-estimated | best threshold | AUC "
+                  f"| statistics | threshold | ranking: best-threshold BAC below `{reference}` "
+                  f"| AUC below `{reference}` | gap to `{reference}` |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, m in sorted(mean.items(), key=lambda kv: -kv[1]["bac"]):
+            below = ([f"{ref['bac_best'] - m['bac_best']:+.3f}", f"{ref['auc'] - m['auc']:+.4f}",
+                      f"{ref['bac'] - m['bac']:+.3f}"] if ref else ["", "", ""])
+            lines.append(f"| `{name}` | {len(per[name])} | {m['bac']:.3f} | {m['bac_bn']:.3f} "
+                         f"| {m['bac_best']:.3f} | {m['auc']:.4f} | {m['bac_bn'] - m['bac']:+.3f} "
+                         f"| {m['bac_best'] - m['bac_bn']:+.3f} | {' | '.join(below)} |")
+        lines.append("")
+    if not lines:
+        return ""
+    return "\n".join(["## Where the BAC goes: statistics, threshold, ranking", "",
+                      "On the scored split, mean over seeds and both models. statistics = BAC "
+                      "after re-estimating BatchNorm's running statistics on the training set "
+                      "(same weights) minus the scored BAC; threshold = BAC at the best threshold "
+                      "on the logit margin minus the re-estimated BAC; ranking = what is left "
+                      f"below `{reference}` at the best threshold, and its AUC.", "", *lines])
+
+
 def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
               extra: str = "") -> pd.DataFrame:
     """Write the Markdown summary (with the shipped strategy's paired comparisons, then ``extra``
@@ -266,7 +316,8 @@ def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
 
     table = summary_table(rows)
     paths = figures(rows, fig_dir)
-    text = markdown(table, command) + "\n" + shipped_against_anchors(rows) + extra
+    text = (markdown(table, command) + "\n" + shipped_against_anchors(rows) + extra
+            + decomposition(rows))
     rel = [os.path.relpath(p, os.path.dirname(os.path.abspath(md_path))) for p in paths]
     text += "\n## Figures\n\n" + "\n".join(f"![{os.path.basename(p)}]({p})" for p in rel) + "\n"
     atomic_write(md_path, lambda f: f.write(text))

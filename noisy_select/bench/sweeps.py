@@ -114,10 +114,13 @@ def _run_one(spec: RunSpec, progress: bool) -> dict:
                                           progress=progress,
                                           on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
     seconds = time.perf_counter() - start
+    scored_on = "test" if "test" in scored else "val"  # the headline: also how it lost points
     return make_row(
         scenario=spec.scenario, strategy=spec.name, seed=spec.seed, epochs=spec.epochs,
         scale=spec.scale, device=spec.device, described=spec.describe(),
-        split_scores={name: scores(models, loader, device) for name, loader in scored.items()},
+        split_scores={name: scores(models, loader, device,
+                                   batches.batches if name == scored_on else None)
+                      for name, loader in scored.items()},
         history=history, selection=recorder.epochs, seconds=seconds, data=data_record,
         environment=environment(device), extra=extra)
 
