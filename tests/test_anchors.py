@@ -41,6 +41,18 @@ def test_seed_coteaching_matches_the_seed_notebook(batch):
         assert sorted(a.tolist()) == sorted(b.tolist())
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.floats(0, 10)), min_size=1, max_size=130,
+                unique_by=lambda t: t[1]))
+def test_seed_solution_is_the_seed_notebooks_cell_index_for_index(batch):
+    # The same indices in the same order, a batch with one label or of one sample included.
+    targets = torch.tensor([t for t, _ in batch])
+    losses = [torch.tensor([v for _, v in batch]), torch.tensor([v * 0.5 + 1 for _, v in batch])]
+    ours = make_strategy("seed-solution")(targets, losses)
+    ref = [seed_filter_for_peer(targets, losses[1], 0.85), seed_filter_for_peer(targets, losses[0], 0.85)]
+    assert [a.tolist() for a in ours] == [b.tolist() for b in ref]
+
+
 def test_fixed_rates_keep_half_of_label_zero_and_most_of_label_one():
     targets = torch.tensor([0] * 10 + [1] * 10)
     peer = torch.arange(20, dtype=torch.float32)

@@ -1,4 +1,5 @@
-"""The published anchors that are not the shipped strategy: the seed's baseline and Co-teaching.
+"""The published anchors that are not the shipped strategy: the seed's baseline, the seed's
+solution, the published shares and Co-teaching.
 
 Torch and the standard library only (with ``base``), so that a submission can inline them.
 """
@@ -9,7 +10,17 @@ import math
 
 import torch
 
-from noisy_select.strategies.base import PUBLISHED_KEEP, EpochCounter, Strategy, keep_lowest, kept_indices
+from noisy_select.strategies.base import (
+    PUBLISHED_KEEP,
+    EpochCounter,
+    Strategy,
+    check_labels,
+    keep_lowest,
+    kept_indices,
+    prepare,
+)
+
+SEED_KEEP = 0.85  # the seed solution's share of each label
 
 
 class AllSamples(Strategy):
@@ -20,10 +31,39 @@ class AllSamples(Strategy):
         return [idx, idx.clone()]
 
 
+def seed_solution(targets: torch.Tensor, losses) -> list[torch.Tensor]:
+    """The seed notebook's solution cell, as published: the one contestant solution of this task
+    found in public (`../shared/seeds/000_65b619e6566df108.txt`, "Solved Solution", a
+    class-aware co-teaching by its own description).
+
+    For model ``m``: ``int(0.85 n_0)`` label-0 samples by ascending loss of the *other* model,
+    then ``int(0.85 n_1)`` label-1 samples the same way (``torch.sort``, as the cell sorts); one
+    share for both labels, no warm-up. ``seed-coteaching`` keeps the same sets in batch order;
+    the order changes a run (``../shared/FACTS.md`` section 9), hence this exact copy. NaN and
+    inf rank as the worst loss, as everywhere in the package; a batch of one keeps nothing,
+    as the cell does.
+    """
+    labels, loss = prepare(targets, losses)
+    check_labels(labels)
+    indices = torch.arange(labels.numel(), device=labels.device)
+
+    def for_peer(peer: torch.Tensor) -> torch.Tensor:
+        parts = []
+        for c in (0, 1):
+            in_class = labels == c
+            keep = int(int(in_class.sum()) * SEED_KEEP)
+            _, order = torch.sort(peer[in_class])
+            parts.append(indices[in_class][order[:keep]])
+        return torch.cat(parts)
+
+    return [for_peer(loss[1]), for_peer(loss[0])]
+
+
 class ClassWiseCoTeaching(Strategy):
     """Each model trains on the lowest-loss share ``keep[c]`` of each label ``c`` by its peer.
 
-    ``keep=(0.85, 0.85)`` is the seed notebook's solution, ``PUBLISHED_KEEP`` the published one
+    ``keep=(0.85, 0.85)`` is the seed notebook's solution in batch order (``seed_solution`` is
+    the cell itself), ``PUBLISHED_KEEP`` the published one
     (the shipped strategy makes the same selection from its third epoch on, ``shipped.published``).
     """
 

@@ -232,8 +232,13 @@ REGISTRY: dict[str, StrategySpec] = {
                      shipped.BalancedThenPublished, tag="product"),
         StrategySpec("all", "every sample (the seed's baseline)", anchors.AllSamples),
         StrategySpec("seed-coteaching",
-                     "the seed notebook's solution: class-wise cross selection keeping 85%",
+                     "the seed notebook's solution in batch order: class-wise cross selection "
+                     "keeping 85%",
                      anchors.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
+        StrategySpec("seed-solution",
+                     "the seed notebook's solution cell as published: class-wise cross selection "
+                     "keeping int(0.85 n) of each label, label 0 then label 1, by the peer's loss",
+                     anchors.seed_solution, selects_nothing_at_times=True),
         StrategySpec("fixed-rates",
                      "the published solution: class-wise cross selection keeping 50% / 93%",
                      anchors.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
