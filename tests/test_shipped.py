@@ -99,7 +99,7 @@ def test_at_most_one_host_read_per_call_as_on_an_accelerator(monkeypatch):
     # int); the label check is made as on an accelerator, on the first call only. (one_hot's own
     # check of its values reads them on the CPU only: on CUDA torch leaves it to the kernel.)
     reads = []
-    for name in ("tolist", "item", "__bool__", "__int__"):
+    for name in ("tolist", "item", "__bool__", "__int__", "__float__"):
         original = getattr(torch.Tensor, name)
         monkeypatch.setattr(torch.Tensor, name,
                             lambda self, *a, _f=original, **k: reads.append(1) or _f(self, *a, **k))
@@ -114,8 +114,9 @@ def test_at_most_one_host_read_per_call_as_on_an_accelerator(monkeypatch):
         reads.clear()
         rule(t, x)
         per_call.append(len(reads))
-    # the first epoch: telling a new epoch by the labels; the second: none; then the kept counts
-    assert per_call == [1, 0] + [0] * 3 + [1] * 12
+    # the first epoch: telling a new epoch by the labels; the second: the distance to the run's
+    # first call (none for the short batch); then the kept counts and that distance in one read
+    assert per_call == [1, 0] + [1, 1, 0] + [1] * 12
 
 
 def test_bad_input_says_what_is_wrong():
@@ -167,3 +168,74 @@ def test_the_shipped_strategy_is_x_balanced_2_over_a_run():
         for t in _epoch((128, 128, 128, 7)):
             x = _losses(t.numel(), gen)
             assert all(torch.equal(a, b) for a, b in zip(ours(t, x), measured(t, x)))
+
+
+class Interrupted(Exception):
+    """A training cell stopped by the user (KeyboardInterrupt, without stopping pytest)."""
+
+
+def _tiny_loader(n, seed):
+    from noisy_select.train.training import InMemoryLoader
+
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 28, 28, generator=gen)
+    y = (x.mean((1, 2, 3)) > 0.5).long() ^ (torch.rand(n, generator=gen) < 0.3).long()
+    return InMemoryLoader([(x[i:i + 128], y[i:i + 128, None]) for i in range(0, n, 128)])
+
+
+def _train(train_loader, strategy, loop="official", stop=None):
+    """The selections of a run of the real ``SmallMobileNet``s through a fixed loop; raises
+    ``Interrupted`` at call ``stop``."""
+    from noisy_select.train.training import train_pair
+
+    calls = []
+
+    def select(targets, losses):
+        if len(calls) == stop:
+            raise Interrupted
+        out = strategy(targets, losses)
+        calls.append([o.clone() for o in out])
+        return out
+
+    train_pair(train_loader, _tiny_loader(40, 9), select, epochs=6, device=torch.device("cpu"),
+               seed=0, loop=loop, progress=False)
+    return calls
+
+
+def _restarts(loop, size, stops):
+    torch.set_num_threads(1)
+    train_loader = _tiny_loader(size, 0)
+    reference = _train(train_loader, BalancedThenPublished(), loop)
+    assert len(reference) == 6 * len(train_loader)
+    for stop in stops:
+        shipped.your_select_indices.reset()
+        with pytest.raises(Interrupted):
+            _train(train_loader, shipped.your_select_indices, loop, stop=stop)
+        again = _train(train_loader, shipped.your_select_indices, loop)
+        assert all(torch.equal(a[m], b[m]) for a, b in zip(again, reference) for m in (0, 1)), stop
+
+
+def test_a_run_interrupted_and_run_again_is_the_uninterrupted_run():
+    # Two calls an epoch (128, 22), stopped in the fourth epoch's second call and run again.
+    # The losses of untrained models do not tell a new run (their spread, about 0.07 in a
+    # batch, is larger than a trained model's on small data): the rule tells its first call
+    # repeated, as a training cell run again repeats it.
+    _restarts("official", 150, [7])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["official", "seed"])
+def test_a_run_interrupted_in_any_epoch_and_run_again_is_the_uninterrupted_run(loop):
+    # Three calls an epoch (128, 128, 44): stopped at the first, second or third call of every
+    # epoch (at 0 mod 3, just after an epoch's last batch), the cell run again gives the
+    # uninterrupted run's selections.
+    _restarts(loop, 300, range(1, 18) if loop == "official" else [4, 9])
+
+
+def test_reset_is_the_entry_points_own():
+    epoch, gen = _epoch(), torch.Generator().manual_seed(6)
+    for t in epoch * 2:
+        shipped.your_select_indices(t, _losses(t.numel(), gen))
+    assert shipped._RUN.counter.calls == 6
+    shipped.your_select_indices.reset()
+    assert shipped._RUN.counter.calls == 0 and shipped._RUN.first is None

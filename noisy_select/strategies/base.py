@@ -116,19 +116,31 @@ def keep_lowest(labels: torch.Tensor, score: torch.Tensor, keep: torch.Tensor, *
     return mask | (lowest & ~mask.any(-1, keepdim=True))
 
 
-def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
-    """Each row's kept indices of ``mask (2, B)``, in batch order.
+def kept_sizes(mask: torch.Tensor, labels: torch.Tensor, *also: torch.Tensor) -> list:
+    """How many each row of ``mask (2, B)`` keeps, then the value of each 0-d tensor in ``also``
+    (with a float in ``also``, all come back as floats).
 
-    Reading how many each row keeps is the call's one host-device synchronisation; the same
-    read counts the labels that are not 0 or 1, so that the check costs no second one
-    (``ValueError`` names the first such label).
+    That read is the call's one host-device synchronisation; the same read counts the labels
+    that are not 0 or 1, so that the check costs no second one (``ValueError`` names the first
+    such label).
     """
     bad = ((labels < 0) | (labels > 1)).sum().reshape(1)
-    *sizes, n_bad = torch.cat([mask.sum(-1), bad]).tolist()
+    *sizes, n_bad = torch.cat([mask.sum(-1), *(a.reshape(1) for a in also), bad]).tolist()
     if n_bad:
         check_labels(labels)
+    return sizes
+
+
+def in_batch_order(mask: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
+    """Each row's kept indices of ``mask (2, B)``, in batch order (``sizes``: ``kept_sizes``)."""
     order = torch.argsort((~mask).to(torch.uint8), dim=-1, stable=True)  # kept first
     return [order[0, : sizes[0]], order[1, : sizes[1]]]
+
+
+def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
+    """Each row's kept indices of ``mask (2, B)``, in batch order, with one host read
+    (``kept_sizes``)."""
+    return in_batch_order(mask, kept_sizes(mask, labels))
 
 
 MIN_LOSS = 1e-6

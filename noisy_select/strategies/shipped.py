@@ -16,9 +16,12 @@ Two phases by epoch (docs/SELECTION.md):
 
 The epoch comes from the batches themselves (``base.EpochCounter``: the first epoch's short last
 batch, or its first batch's labels coming round again); the run's length is the competition's
-constant 6 epochs, a parameter, never read from the notebook. After that many epochs, or at a
-call larger than the run's first (a new run after a trial on a small batch), the strategy starts
-afresh, so one object can serve one training run after another; ``reset()`` does it at will.
+constant 6 epochs, a parameter, never read from the notebook. The strategy starts afresh after
+that many epochs; at a call larger than the run's first (a new run after a trial on a small
+batch); and at a call that repeats the run's first one, the same losses (up to a GPU's
+rounding): models back at their first weights on the first batch, a training cell
+interrupted and run again, which seeds and builds the models as before. So one object serves one
+training run after another; ``reset()`` (also ``your_select_indices.reset()``) does it at will.
 
 Torch and the standard library only, with ``base``: the submission inlines both.
 """
@@ -32,8 +35,9 @@ from noisy_select.strategies.base import (
     EpochCounter,
     LabelCheck,
     class_balanced_weights,
+    in_batch_order,
     keep_lowest,
-    kept_indices,
+    kept_sizes,
     no_selection,
     prepare,
     resample,
@@ -41,6 +45,9 @@ from noisy_select.strategies.base import (
 
 SWITCH_EPOCH = 2  # the first epoch (from 0) of the published selection
 EPOCHS = 6  # the competition trains 6 epochs
+# A call repeats the run's first when its losses are this close (L2) to the first call's: a
+# GPU's nondeterministic kernels move the losses of a batch by about 1e-5, training by far more.
+RESTART_DISTANCE = 1e-3
 
 
 def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
@@ -51,13 +58,19 @@ def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
     return [idx, idx.clone()]
 
 
-def published(labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-    """For model ``m``, the ``floor(0.50 n_0)`` label-0 and ``floor(0.93 n_1)`` label-1
-    samples with the lowest losses of the *other* model, each once, in batch order."""
+def published_mask(labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+    """``(2, B)`` bool: row ``m`` keeps the ``floor(0.50 n_0)`` label-0 and ``floor(0.93 n_1)``
+    label-1 samples with the lowest losses of the *other* model."""
     keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64, device=labels.device)
-    # Row m: what model m's peer keeps. Labels are clamped for the maths only: a label
-    # other than 0 or 1 is reported by ``kept_indices``, in the same host read.
-    return kept_indices(keep_lowest(labels.clamp(0, 1), loss.flip(0), keep), labels)
+    # Labels are clamped for the maths only: a label other than 0 or 1 is reported by
+    # ``kept_sizes``, in the same host read.
+    return keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)
+
+
+def published(labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+    """``published_mask``'s samples for each model, each once, in batch order."""
+    mask = published_mask(labels, loss)
+    return in_batch_order(mask, kept_sizes(mask, labels))
 
 
 class BalancedThenPublished:
@@ -83,6 +96,13 @@ class BalancedThenPublished:
         """Forget the run so far: the next call is the first of a training run."""
         self.counter = EpochCounter()
         self.check = LabelCheck()
+        self.first: torch.Tensor | None = None  # the losses of the run's first call
+
+    def distance_to_first(self, loss: torch.Tensor) -> list[torch.Tensor]:
+        """``[d]``, ``d`` the 0-d (unread) L2 distance of this call's losses to the run's first
+        call's; ``[]`` where the batch sizes differ."""
+        first = self.first
+        return [torch.dist(loss, first)] if first is not None and first.shape == loss.shape else []
 
     def __call__(self, targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
         """``your_select_indices`` of this run (its docstring says what it returns)."""
@@ -92,16 +112,31 @@ class BalancedThenPublished:
         first = self.counter.first_size
         if first is not None and labels.numel() > first:
             self.reset()  # no batch of a run is larger than its first: this call starts a run
+        if self.first is None:
+            self.first = loss.clone()
         epoch, _ = self.counter.step(labels)
+        # After the first epoch, one host read per call tells a restarted run.
+        distance = self.distance_to_first(loss) if epoch > 0 else []
         if epoch < self.switch:
+            if distance and float(distance[0]) < RESTART_DISTANCE:
+                return self.restart(labels, loss)
             self.check(labels)  # every call on the CPU, the first one on an accelerator
             out = balanced(labels)
         else:
-            out = published(labels, loss)
+            mask = published_mask(labels, loss)
+            kept = kept_sizes(mask, labels, *distance)  # [by model 1, by model 2, distance?]
+            if kept[2:] and kept[2] < RESTART_DISTANCE:
+                return self.restart(labels, loss)
+            out = in_batch_order(mask, [int(k) for k in kept[:2]])
         length = self.counter.length
         if length is not None and self.counter.calls >= self.epochs * length:
             self.reset()  # the run is over: the next call starts another one
         return out
+
+    def restart(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        """This call as the first of a new run."""
+        self.reset()
+        return self(labels, [loss[0], loss[1]])
 
 
 _RUN = BalancedThenPublished()  # the entry point's state: it starts afresh after each 6 epochs
@@ -124,8 +159,9 @@ def your_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
         ``[indices for model 1, indices for model 2]``, int64 on the device of ``targets``:
         ``balanced`` in a run's first two epochs, ``published`` in the four after. Empty for
         an empty batch. At most one host-device synchronisation per call (in the first epoch,
-        telling a new epoch by the labels; after it, counting what the published selection
-        keeps).
+        telling a new epoch by the labels; after it, the losses' distance to the run's first
+        call, read with the published selection's counts), and a second one on a call that
+        restarts the run.
 
     Raises
     ------
@@ -134,3 +170,6 @@ def your_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
         one loss per sample.
     """
     return _RUN(targets, losses)
+
+
+your_select_indices.reset = _RUN.reset  # type: ignore[attr-defined]
