@@ -122,7 +122,7 @@ def _batches(seed, noisy):
 # cleanlab has its own test.
 STATEFUL = sorted(n for n, spec in REGISTRY.items() if isinstance(spec.cls, type)
                   and not spec.oracle and n not in ("all", "fixed-rates", "seed-coteaching",
-                                                    "x-all-balanced", "cleanlab"))
+                                                    "cleanlab"))
 
 
 @pytest.mark.parametrize("name", STATEFUL)

@@ -143,8 +143,10 @@ def test_the_entry_point_is_one_object_that_starts_afresh():
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_the_phases_are_the_measured_strategies(data):
-    # docs/SELECTION.md measured the balanced phase as `x-all-balanced` and the published one
-    # as `fixed-rates`: the same indices, in the same order.
+    # docs/SELECTION.md measured the balanced phase as `x-all-balanced` (now
+    # research/schedule.py:all_balanced, the same as AdaptiveSelection(keep=(1, 1))) and the
+    # published one as `fixed-rates`: the same indices, in the same order.
+    from noisy_select.strategies.adaptive import AdaptiveSelection
     from noisy_select.strategies.registry import make_strategy
 
     n = data.draw(st.integers(1, 140))
@@ -152,22 +154,11 @@ def test_the_phases_are_the_measured_strategies(data):
                           dtype=torch.long)
     values = st.one_of(st.floats(0, 40), st.just(float("nan")), st.sampled_from([0.5, 1.0]))
     losses = [torch.tensor(data.draw(st.lists(values, min_size=n, max_size=n))) for _ in range(2)]
-    for switch, name in ((1, "x-all-balanced"), (0, "fixed-rates")):
+    for switch, theirs in ((1, AdaptiveSelection(keep=(1.0, 1.0))), (0, make_strategy("fixed-rates"))):
         ours = BalancedThenPublished(switch=switch)(labels, losses)
-        theirs = make_strategy(name)(labels, losses)
+        theirs = theirs(labels, losses)
         assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
     assert PUBLISHED_KEEP == (0.50, 0.93)
-
-
-def test_the_shipped_strategy_is_x_balanced_2_over_a_run():
-    from noisy_select.strategies.registry import make_strategy
-
-    ours, measured = make_strategy("your_select_indices"), make_strategy("x-balanced-2")
-    gen = torch.Generator().manual_seed(6)
-    for _ in range(6):
-        for t in _epoch((128, 128, 128, 7)):
-            x = _losses(t.numel(), gen)
-            assert all(torch.equal(a, b) for a, b in zip(ours(t, x), measured(t, x)))
 
 
 class Interrupted(Exception):

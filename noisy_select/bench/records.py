@@ -81,7 +81,7 @@ def describe(strategy: str, epochs: int, **trainer_options) -> dict:
     trainer, name = split_trainer(strategy)
     strategy_config = resolved_config(name)
     trainer_cfg = trainer_config(trainer, epochs, **trainer_options)
-    spec = get_spec(name)
+    spec = get_spec(name, moved=True)
     tag = spec.tag if trainer == "fixed" else "research"  # the robust trainer
     return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "tag": tag,
             "reads_clean_labels": spec.oracle,

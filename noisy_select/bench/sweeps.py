@@ -43,7 +43,7 @@ from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
 from noisy_select.data import scenarios, sources
 from noisy_select.environment import environment, resolve_device
 from noisy_select.errors import DataError, UsageError
-from noisy_select.strategies.registry import get_spec, make_strategy
+from noisy_select.strategies.registry import MOVED, get_spec, make_strategy
 from noisy_select.train.diagnostics import BatchTracker, SelectionRecorder
 from noisy_select.train.training import size_warning, tensor_batches, train_models
 
@@ -380,6 +380,11 @@ def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, 
     rows = check_results_file(out)
     done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
+    for spec in todo:  # a name that moved to research/ reads its old rows, and runs nothing
+        moved = MOVED.get(split_trainer(spec.strategy)[1])
+        if moved is not None:
+            raise UsageError(f"{moved.message} ({out} lacks its run {spec.scenario}, seed "
+                             f"{spec.seed}.)")
     ray = connect_ray(address, jobs) if backend == "ray" and todo else None
     if len(specs) > len(todo):
         print(f"{len(specs) - len(todo)} of {len(specs)} runs already in {out}.")

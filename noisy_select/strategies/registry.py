@@ -24,7 +24,7 @@ import torch
 from noisy_select.competition import SelectIndices
 from noisy_select.constants import SHIPPED
 from noisy_select.errors import UsageError
-from noisy_select.strategies import anchors, ending, own, schedule, shipped
+from noisy_select.strategies import anchors, own, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
 from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
 
@@ -73,8 +73,8 @@ def inlined_modules(module_name: str) -> list[str] | None:
     return order if visit(module_name) else None
 
 
+# ``research``: the tag of rows of strategies that moved to research/ (research/README.md).
 TAGS = ("product", "anchor", "estimate", "oracle", "research", "own")
-INNER_KEYS = ("inner", "early", "late")  # keywords that name registered strategies
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,8 @@ class StrategySpec:
     compare against; ``estimate`` a strategy that estimates the keep shares; ``oracle`` reads the
     clean labels (bench only: its class takes ``clean_fn`` first, a function returning the
     current batch's clean labels, unless ``clean_labels``, which trains on the clean labels
-    instead of the noisy ones); ``research`` a candidate under measurement. A string
-    keyword of ``INNER_KEYS`` (``inner``; ``early`` and ``late``) names a registered strategy
-    that ``cls`` wraps.
+    instead of the noisy ones). Candidates under measurement are rule files in research/, not
+    registered.
     """
 
     name: str
@@ -96,7 +95,7 @@ class StrategySpec:
     kwargs: dict = field(default_factory=dict)
     tag: str = "anchor"
     clean_labels: bool = False
-    selects_nothing_at_times: bool = False  # empty selections on purpose (``ending``)
+    selects_nothing_at_times: bool = False  # empty selections on purpose
 
     def __post_init__(self) -> None:
         if self.tag not in TAGS:
@@ -104,24 +103,13 @@ class StrategySpec:
 
     @property
     def oracle(self) -> bool:
-        return self.tag == "oracle" or any(spec.oracle for spec in self.inners.values())
-
-    @property
-    def inners(self) -> dict[str, StrategySpec]:
-        """The registered strategies it wraps, by keyword."""
-        return {k: get_spec(v) for k, v in self.kwargs.items() if k in INNER_KEYS}
+        return self.tag == "oracle"
 
     @property
     def modules(self) -> list[str] | None:
         """The package modules a submission inlines for it, dependencies first (None: not
         exportable)."""
-        order: list[str] = []
-        for part in [*(spec.modules for spec in self.inners.values()),
-                     inlined_modules(self.cls.__module__)]:
-            if part is None:
-                return None
-            order += [m for m in part if m not in order]
-        return order
+        return inlined_modules(self.cls.__module__)
 
     @property
     def exportable(self) -> bool:
@@ -134,9 +122,7 @@ class StrategySpec:
             return None
         if not isinstance(self.cls, type):
             return self.cls.__name__
-        inners = self.inners
-        args = ", ".join(f"{k}={inners[k].export if k in inners else repr(v)}"
-                         for k, v in self.kwargs.items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         return f"{self.cls.__name__}({args})"
 
     def config(self) -> dict:
@@ -154,13 +140,9 @@ class StrategySpec:
     def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
         if not isinstance(self.cls, type):
             return self.cls
-        kwargs = dict(self.kwargs)
-        if self.inners:
-            kwargs.update({k: make_strategy(v, clean_fn) for k, v in kwargs.items()
-                           if k in INNER_KEYS})
-        elif self.tag == "oracle" and not self.clean_labels:
-            return self.cls(clean_fn, **kwargs)
-        return self.cls(**kwargs)
+        if self.tag == "oracle" and not self.clean_labels:
+            return self.cls(clean_fn, **self.kwargs)
+        return self.cls(**self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -208,7 +190,7 @@ def canonical(name: str) -> str:
     """``name`` as work planned now passes it on: a rule of one's own pinned to its path and
     hash, so that every run (in any process) loads this version or refuses; a registered name
     as it is (``UsageError`` for an unknown one)."""
-    spec = get_spec(name)  # an unknown name stops here
+    spec = get_spec(name, moved=True)  # an unknown name stops here; a moved one at its run
     return spec.rule.pinned if isinstance(spec, OwnSpec) and spec.rule else name
 
 
@@ -228,7 +210,7 @@ REGISTRY: dict[str, StrategySpec] = {
     for s in [
         StrategySpec(SHIPPED, "the strategy this project ships (noisy_select.strategies.shipped): "
                      "every sample with the labels balanced for 2 epochs, then the published "
-                     "class-wise co-teaching, keeping 50% / 93% (x-balanced-2's selection)",
+                     "class-wise co-teaching, keeping 50% / 93%",
                      shipped.BalancedThenPublished, tag="product"),
         StrategySpec("all", "every sample (the seed's baseline)", anchors.AllSamples),
         StrategySpec("seed-coteaching",
@@ -258,31 +240,54 @@ REGISTRY: dict[str, StrategySpec] = {
                      "fixed-size output", OracleCleanBalanced, tag="oracle"),
         StrategySpec("oracle-labels", "bench only: every sample with its clean label",
                      anchors.AllSamples, tag="oracle", clean_labels=True),
-        # The end of training and the label mix (docs/SELECTION.md), under measurement.
-        StrategySpec("x-end-50", "the published strategy, nothing selected in the run's last 50 "
-                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 50},
-                     tag="research", selects_nothing_at_times=True),
-        StrategySpec("x-end-25", "the published strategy, nothing selected in the run's last 25 "
-                     "calls", ending.EndOfTraining, {"inner": "fixed-rates", "window": 25},
-                     tag="research", selects_nothing_at_times=True),
-        StrategySpec("x-short", "the published strategy, nothing selected on each epoch's short "
-                     "last batch", ending.EndOfTraining,
-                     {"inner": "fixed-rates", "window": 0, "short_batch": True},
-                     tag="research", selects_nothing_at_times=True),
-        _adaptive("x-all-balanced", "every sample, the labels balanced by repetition (balanced "
-                  "error is noise-tolerant: Menon et al. 2015)", tag="research", keep=(1.0, 1.0)),
-        StrategySpec("x-balanced-2", "every sample with the labels balanced for 2 epochs "
-                     "(x-all-balanced), then the published strategy (fixed-rates)",
-                     schedule.EpochSchedule,
-                     {"early": "x-all-balanced", "late": "fixed-rates", "switch": 2},
-                     tag="research"),
-        StrategySpec("oracle-clean-end-50", "bench only: exactly the correctly labelled samples, "
-                     "nothing selected in the run's last 50 calls", ending.EndOfTraining,
-                     {"inner": "oracle-clean", "window": 50}, tag="research",
-                     selects_nothing_at_times=True),
     ]
 }
 
+
+@dataclass(frozen=True)
+class MovedSpec(StrategySpec):
+    """A name that left the registry for research/ (research/README.md), like a deprecated name:
+    its old rows still read (``config`` is what they recorded, so their key matches), and it
+    builds nothing (``UsageError`` says where it went)."""
+
+    to: str = ""
+    recorded: dict | None = None
+
+    @property
+    def message(self) -> str:
+        return (f"Strategy {self.name!r} moved out of the package: it is now {self.to}; see "
+                "research/README.md.")
+
+    @property
+    def modules(self) -> list[str] | None:
+        return None
+
+    def config(self) -> dict:
+        if self.recorded is None:
+            raise UsageError(self.message)
+        return self.recorded
+
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+        raise UsageError(self.message)
+
+
+def _moved(name: str, to: str, recorded: dict | None = None) -> MovedSpec:
+    return MovedSpec(name, f"moved to {to}", type(None), tag="research", to=to, recorded=recorded)
+
+
+_ALL_BALANCED_CONFIG = {"class": "AdaptiveSelection", "clean_labels": False,
+                        "config": {"balance": 1.0, "buffer_size": 1024, "keep": [1.0, 1.0]},
+                        "kwargs": {"config": None, "keep": [1.0, 1.0]}}
+MOVED = {spec.name: spec for spec in [
+    _moved("x-all-balanced", "research/schedule.py:all_balanced", _ALL_BALANCED_CONFIG),
+    _moved("x-balanced-2", "research/schedule.py:balanced_2 (the shipped rule selects the same)",
+           {"class": "EpochSchedule", "clean_labels": False, "config": None,
+            "kwargs": {"early": "x-all-balanced", "late": "fixed-rates", "switch": 2}}),
+    _moved("x-end-50", "research/ending.py:x_end_50"),
+    _moved("x-end-25", "research/ending.py:x_end_25"),
+    _moved("x-short", "research/ending.py:x_short"),
+    _moved("oracle-clean-end-50", "nowhere (a rule file cannot read the clean labels; git has it)"),
+]}
 
 DEFAULT_TAGS = ("product", "anchor", "oracle")  # what `noisy-select bench` runs unnamed
 
@@ -293,11 +298,17 @@ def default_bench() -> list[str]:
     return [name for name, spec in REGISTRY.items() if spec.tag in DEFAULT_TAGS]
 
 
-def get_spec(name: str) -> StrategySpec:
+def get_spec(name: str, *, moved: bool = False) -> StrategySpec:
     """The strategy a rule spec names: a registered one, or a rule of the user's from a file or
-    a module (``own_spec``); ``UsageError`` lists the valid names otherwise."""
+    a module (``own_spec``); ``UsageError`` lists the valid names otherwise. A name that moved to
+    research/ is a ``MovedSpec`` where ``moved`` (reading its old rows), else ``UsageError``
+    saying where it went."""
     if own.is_own(name):
         return own_spec(name)
+    if name in MOVED:
+        if not moved:
+            raise UsageError(MOVED[name].message)
+        return MOVED[name]
     if name not in REGISTRY:
         file = next((f for f in (f"{name}.py", name) if os.path.isfile(f)), None)
         hint = (f" A file {file} is here: write it with .py ({name}.py) to run the rule in it."
@@ -330,8 +341,9 @@ def _jsonable(value):
 
 
 def resolved_config(name: str) -> dict:
-    """Everything that defines strategy ``name`` (``StrategySpec.config``)."""
-    return get_spec(name).config()
+    """Everything that defines strategy ``name`` (``StrategySpec.config``; a moved name's: what
+    its rows recorded)."""
+    return get_spec(name, moved=True).config()
 
 
 def config_hash(*parts: dict) -> str:

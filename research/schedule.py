@@ -1,4 +1,9 @@
-"""A schedule by epoch: one strategy for the first epochs, another after (docs/SELECTION.md).
+"""Research: a schedule by epoch, one strategy for the first epochs, another after
+(docs/SELECTION.md). Formerly the registered ``x-all-balanced`` and ``x-balanced-2``; the shipped
+rule (``noisy_select.strategies.shipped``) is ``balanced_2`` written as one rule, and selects the
+same indices (tests/test_research.py).
+
+    noisy-select bench research/schedule.py:balanced_2 your_select_indices --seeds 0-2
 
 The published strategy selects from the start, when the peer's loss ranks the label-0 bucket
 at random (AUC about 0.53 in epoch 1): on some seeds its models lock onto the wrong half and
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import torch
 
+from noisy_select.strategies.adaptive import AdaptiveSelection
+from noisy_select.strategies.anchors import ClassWiseCoTeaching
 from noisy_select.strategies.base import EpochCounter, Strategy
 
 
@@ -49,3 +56,9 @@ class EpochSchedule(Strategy):
         epoch, _ = self.counter.step(labels)
         phase = self.early if epoch < self.switch else self.late
         return phase(labels, [loss[0], loss[1]])
+
+
+# Every sample, the labels balanced by repetition (balanced error is noise-tolerant: Menon et al.
+# 2015), and that for two epochs before the published strategy (``fixed-rates``).
+all_balanced = AdaptiveSelection(keep=(1.0, 1.0))
+balanced_2 = EpochSchedule(AdaptiveSelection(keep=(1.0, 1.0)), ClassWiseCoTeaching(), switch=2)

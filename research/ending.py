@@ -1,5 +1,8 @@
-"""The end of training: empty selections late in the run, so that BatchNorm's running
-statistics settle on the final weights (docs/SELECTION.md, "The threshold").
+"""Research: the end of training, empty selections late in the run, so that BatchNorm's running
+statistics settle on the final weights (docs/SELECTION.md, "The threshold"). Formerly the
+registered ``x-end-50``, ``x-end-25`` and ``x-short`` (research/README.md).
+
+    noisy-select bench research/ending.py:x_end_50 fixed-rates --scenarios fashion-tops
 
 The scored model is normalised by running statistics that are a short, lagging average of the
 last batches, taken while the weights still move. An empty selection changes what happens in a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import torch
 
+from noisy_select.strategies.anchors import ClassWiseCoTeaching
 from noisy_select.strategies.base import EpochCounter, Strategy, no_selection
 
 
@@ -69,3 +73,10 @@ class EndOfTraining(Strategy):
         if self.in_window(call) or (self.short_batch and short):
             return no_selection(labels)
         return out
+
+
+# The published strategy (``fixed-rates``) with nothing selected in the run's last 50 or 25
+# calls, or on each epoch's short last batch.
+x_end_50 = EndOfTraining(ClassWiseCoTeaching(), window=50)
+x_end_25 = EndOfTraining(ClassWiseCoTeaching(), window=25)
+x_short = EndOfTraining(ClassWiseCoTeaching(), window=0, short_batch=True)

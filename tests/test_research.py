@@ -1,0 +1,168 @@
+"""research/: the candidates that left the package, as rule files through the own-rule path.
+
+Each file runs as ``noisy-select bench research/<file>.py:NAME``; the names they had in the
+registry say where they went (research/README.md), and their old rows still read.
+"""
+
+import os
+import runpy
+
+import pytest
+import torch
+
+from noisy_select import check
+from noisy_select.errors import UsageError
+from noisy_select.strategies.anchors import ClassWiseCoTeaching
+from noisy_select.strategies.registry import MOVED, get_spec, make_strategy
+
+RESEARCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "research")
+ENDING = runpy.run_path(os.path.join(RESEARCH, "ending.py"))
+SCHEDULE = runpy.run_path(os.path.join(RESEARCH, "schedule.py"))
+EndOfTraining, EpochSchedule = ENDING["EndOfTraining"], SCHEDULE["EpochSchedule"]
+PUBLISHED = ClassWiseCoTeaching()
+
+
+@pytest.mark.parametrize("spec", ["ending.py:x_end_50", "ending.py:x_end_25", "ending.py:x_short",
+                                  "schedule.py:all_balanced", "schedule.py:balanced_2"])
+def test_every_research_rule_passes_the_own_rule_checks(spec):
+    name = check(os.path.join(RESEARCH, spec))
+    assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
+
+
+def test_a_name_that_moved_says_where_it_went():
+    with pytest.raises(UsageError, match=r"'x-balanced-2' moved out of the package: it is now "
+                                         r"research/schedule.py:balanced_2"):
+        get_spec("x-balanced-2")
+    for spec in MOVED.values():
+        path = spec.to.split(":")[0]
+        assert path.startswith("nowhere") or os.path.isfile(os.path.join(RESEARCH, "..", path))
+
+
+def test_the_shipped_rule_selects_what_balanced_2_selects_over_a_run():
+    ours, measured = make_strategy("your_select_indices"), SCHEDULE["balanced_2"]
+    gen = torch.Generator().manual_seed(6)
+    for _ in range(6):
+        for n in (128, 128, 128, 7):
+            t = torch.randint(0, 2, (n,), generator=gen)
+            x = [torch.rand(n, generator=gen) * 3 for _ in range(2)]
+            assert all(torch.equal(a, b) for a, b in zip(ours(t, x), measured(t, x)))
+
+
+# --- research/ending.py ------------------------------------------------------------------------
+
+def _empty(rule, sizes, seed=0):
+    """Empty (True) or not, per call, for batches of ``sizes``."""
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for n in sizes:
+        t = torch.randint(0, 2, (n,), generator=gen)
+        sel = rule(t, [torch.rand(n, generator=gen), torch.rand(n, generator=gen)])
+        out.append(len(sel[0]) == 0 and len(sel[1]) == 0)
+    return out
+
+
+def test_the_last_calls_of_the_run_select_nothing_once_the_short_batch_tells_the_epoch():
+    epoch = [128] * 9 + [16]  # 10 calls an epoch, as 1,168 images give
+    empty = _empty(EndOfTraining(PUBLISHED, window=7, epochs=3), epoch * 3)
+    assert [i for i, e in enumerate(empty) if e] == list(range(23, 30))
+
+
+def test_a_window_longer_than_what_is_left_starts_as_soon_as_the_epoch_is_known():
+    empty = _empty(EndOfTraining(PUBLISHED, window=100, epochs=2), [128, 128, 16] * 2)
+    assert empty == [False, False, True, True, True, True]
+
+
+def test_the_end_window_on_data_a_multiple_of_the_batch_size():
+    gen = torch.Generator().manual_seed(1)
+    epoch = [torch.randint(0, 2, (128,), generator=gen) for _ in range(4)]
+    rule = EndOfTraining(PUBLISHED, window=3, epochs=4)
+    empty = [len(rule(t, [torch.rand(128), torch.rand(128)])[0]) == 0 for t in epoch * 4]
+    assert [i for i, e in enumerate(empty) if e] == [13, 14, 15]
+
+
+def test_the_short_batch_option_empties_each_epochs_last_batch_only():
+    empty = _empty(EndOfTraining(PUBLISHED, window=0, short_batch=True, epochs=2),
+                   [128, 128, 16] * 2)
+    assert empty == [False, False, True, False, False, True]
+
+
+def test_outside_the_window_it_is_the_inner_rule_and_reset_starts_afresh():
+    rule, inner = ENDING["x_end_25"], make_strategy("fixed-rates")
+    rule.reset()
+    t, losses = torch.tensor([0, 1, 1, 0, 1]), [torch.rand(5), torch.rand(5)]
+    for a, b in zip(rule(t, losses), inner(t, losses)):
+        assert torch.equal(a, b)
+    _empty(rule, [128, 128, 16])
+    rule.reset()
+    assert rule.counter.calls == 0 and rule.counter.epoch_length is None
+    assert rule.inner.check.checked is False  # the inner strategy is reset with it
+    with pytest.raises(ValueError, match="window"):
+        EndOfTraining(PUBLISHED, window=-1)
+
+
+# --- research/schedule.py ----------------------------------------------------------------------
+
+class Tagged:
+    """A strategy that answers with one index telling which phase it is, and counts resets."""
+
+    def __init__(self, tag: int) -> None:
+        self.tag, self.resets = tag, 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def __call__(self, targets, losses):
+        index = torch.tensor([self.tag])
+        return [index, index.clone()]
+
+
+def _phases(rule, batches):
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for t in batches:
+        t = torch.randint(0, 2, (t,), generator=gen) if isinstance(t, int) else t
+        out.append(int(rule(t, [torch.rand(t.numel()), torch.rand(t.numel())])[0][0]))
+    return out
+
+
+def test_the_short_batch_ends_the_epoch_and_the_switch_epoch_goes_to_late():
+    rule = EpochSchedule(Tagged(0), Tagged(1), switch=2)
+    assert _phases(rule, [128, 128, 16] * 4) == [0] * 6 + [1] * 6
+
+
+def test_the_schedule_on_data_a_multiple_of_the_batch_size():
+    gen = torch.Generator().manual_seed(1)
+    epoch = [torch.randint(0, 2, (128,), generator=gen) for _ in range(3)]
+    rule = EpochSchedule(Tagged(0), Tagged(1), switch=1)
+    assert _phases(rule, epoch * 3) == [0] * 3 + [1] * 6
+
+
+def test_switch_zero_is_late_only_and_reset_starts_both_phases_afresh():
+    early, late = Tagged(0), Tagged(1)
+    rule = EpochSchedule(early, late, switch=0)
+    assert _phases(rule, [128, 16]) == [1, 1]
+    assert (early.resets, late.resets) == (1, 1)
+    rule = EpochSchedule(early, late, switch=1)
+    _phases(rule, [128, 16, 128])
+    rule.reset()
+    assert rule.counter.calls == 0 and (early.resets, late.resets) == (3, 3)
+    assert _phases(rule, [128]) == [0]
+    with pytest.raises(ValueError, match="switch"):
+        EpochSchedule(Tagged(0), Tagged(1), switch=-1)
+
+
+def test_the_old_rows_of_a_moved_name_still_read_by_their_key():
+    # compare and bench read the committed rows of x-balanced-2 and x-all-balanced: the key a
+    # run of the moved name would have is the key those rows carry; a missing run is refused.
+    import json
+
+    from noisy_select.bench.records import describe
+
+    path = os.path.join(RESEARCH, "..", "docs", "results", "bench.jsonl")
+    with open(path) as f:
+        rows = [json.loads(line) for line in f]
+    for name in ("x-balanced-2", "x-all-balanced"):
+        row = next(r for r in rows if r["strategy"] == name and r.get("loop") == "official")
+        assert describe(name, row["epochs"], loop="official")["config_hash"] == row["config_hash"]
+    with pytest.raises(UsageError, match="moved out of the package"):
+        make_strategy("x-all-balanced")
