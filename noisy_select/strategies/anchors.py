@@ -15,7 +15,7 @@ from noisy_select.strategies.base import (
     EpochCounter,
     Strategy,
     check_labels,
-    keep_lowest,
+    kept_by_peer,
     kept_indices,
     prepare,
 )
@@ -74,9 +74,7 @@ class ClassWiseCoTeaching(Strategy):
         super().__init__()
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        keep = torch.tensor(self.keep, dtype=torch.float64, device=labels.device)
-        mask = keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)  # row m: what m's peer keeps
-        return kept_indices(mask, labels)
+        return kept_indices(kept_by_peer(labels, loss, self.keep), labels)
 
 
 class CoTeaching(Strategy):

@@ -116,6 +116,14 @@ def keep_lowest(labels: torch.Tensor, score: torch.Tensor, keep: torch.Tensor, *
     return mask | (lowest & ~mask.any(-1, keepdim=True))
 
 
+def kept_by_peer(labels: torch.Tensor, loss: torch.Tensor, keep) -> torch.Tensor:
+    """``(2, B)`` bool: row ``m`` keeps the lowest share ``keep[c]`` of each label ``c`` by the
+    loss of model ``m``'s *peer* (``keep_lowest``, floor). Labels are clamped for the maths only:
+    a label other than 0 or 1 is reported by ``kept_sizes``, in the call's one host read."""
+    keep = torch.tensor(keep, dtype=torch.float64, device=labels.device)
+    return keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)
+
+
 def kept_sizes(mask: torch.Tensor, labels: torch.Tensor, *also: torch.Tensor) -> list:
     """How many each row of ``mask (2, B)`` keeps, then the value of each 0-d tensor in ``also``
     (with a float in ``also``, all come back as floats).

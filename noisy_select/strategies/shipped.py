@@ -36,7 +36,7 @@ from noisy_select.strategies.base import (
     LabelCheck,
     class_balanced_weights,
     in_batch_order,
-    keep_lowest,
+    kept_by_peer,
     kept_sizes,
     no_selection,
     prepare,
@@ -61,10 +61,7 @@ def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
 def published_mask(labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
     """``(2, B)`` bool: row ``m`` keeps the ``floor(0.50 n_0)`` label-0 and ``floor(0.93 n_1)``
     label-1 samples with the lowest losses of the *other* model."""
-    keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64, device=labels.device)
-    # Labels are clamped for the maths only: a label other than 0 or 1 is reported by
-    # ``kept_sizes``, in the same host read.
-    return keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)
+    return kept_by_peer(labels, loss, PUBLISHED_KEEP)
 
 
 def published(labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
