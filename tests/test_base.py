@@ -1,11 +1,8 @@
 """``strategies.base``: the checks and the per-batch maths every strategy shares."""
 
-import math
 
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
 from noisy_select.strategies import base
 from noisy_select.strategies.base import PUBLISHED_KEEP, keep_lowest, rank_in_class
@@ -21,14 +18,6 @@ def test_epoch_counter_finds_epochs_from_a_short_last_batch_and_from_repeats():
     counter = base.EpochCounter()  # a repeat that later calls contradict is dropped
     steps = [counter.step(x) for x in (a, a, b, a, a, b, a)]
     assert steps[2:] == [(0, 2), (1, 0), (1, 1), (1, 2), (2, 0)]
-
-
-@given(st.floats(1e-4, 20))
-def test_margin_is_the_log_odds_of_the_label(loss):
-    p = math.exp(-loss)
-    expected = math.log(p / (1 - p))
-    got = float(base.margin_from_loss(torch.tensor(loss, dtype=torch.float64)))
-    assert got == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 def test_keep_lowest_rounded_keeps_at_least_one_of_each_label():

@@ -151,18 +151,6 @@ def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]
     return in_batch_order(mask, kept_sizes(mask, labels))
 
 
-MIN_LOSS = 1e-6
-
-
-def margin_from_loss(loss: torch.Tensor) -> torch.Tensor:
-    """Binary margin ``log(p / (1 - p))`` of the given label, with ``p = exp(-loss)``.
-
-    Losses below ``MIN_LOSS`` count as ``MIN_LOSS`` (margin about 13.8) to stay finite.
-    """
-    loss = loss.clamp(min=MIN_LOSS)
-    return -loss - torch.log(-torch.expm1(-loss))
-
-
 class EpochCounter:
     """Tracks where a call falls in the fixed loop: epoch and batch position within it.
 
