@@ -18,12 +18,14 @@ from noisy_select.strategies.registry import MOVED, get_spec, make_strategy
 RESEARCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "research")
 ENDING = runpy.run_path(os.path.join(RESEARCH, "ending.py"))
 SCHEDULE = runpy.run_path(os.path.join(RESEARCH, "schedule.py"))
+ESTIMATED = runpy.run_path(os.path.join(RESEARCH, "estimated.py"))
 EndOfTraining, EpochSchedule = ENDING["EndOfTraining"], SCHEDULE["EpochSchedule"]
 PUBLISHED = ClassWiseCoTeaching()
 
 
 @pytest.mark.parametrize("spec", ["ending.py:x_end_50", "ending.py:x_end_25", "ending.py:x_short",
-                                  "schedule.py:all_balanced", "schedule.py:balanced_2"])
+                                  "schedule.py:all_balanced", "schedule.py:balanced_2",
+                                  "estimated.py:agree_2", "estimated.py:mpe_2"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -166,3 +168,29 @@ def test_the_old_rows_of_a_moved_name_still_read_by_their_key():
         assert describe(name, row["epochs"], loop="official")["config_hash"] == row["config_hash"]
     with pytest.raises(UsageError, match="moved out of the package"):
         make_strategy("x-all-balanced")
+
+
+# --- research/estimated.py ---------------------------------------------------------------------
+
+def test_peer_agrees_trains_each_model_on_what_its_peer_agrees_with_the_labels_balanced():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    low, high = 0.1, 2.0  # probability of the label about 0.90 and 0.14
+    loss = torch.tensor([[low] * 10,  # model 1 agrees with every label
+                         [low, high, high, high, low, low, high, low, low, low]])
+    first, second = ESTIMATED["PeerAgrees"]()(labels, [loss[0], loss[1]])
+    assert len(first) == len(second) == 10
+    assert set(first.tolist()) == {0, 4, 5, 7, 8, 9}  # what model 2 agrees with
+    assert {0, 1, 2, 3} <= set(second.tolist())  # model 1 agrees with every label-0 sample
+    for picked in (first, second):  # each label fills half of the draw
+        assert int((labels[picked] == 0).sum()) == 5
+
+
+def test_the_estimated_rules_warm_up_as_the_shipped_rule_does():
+    ours, rule = make_strategy("your_select_indices"), ESTIMATED["agree_2"]
+    gen = torch.Generator().manual_seed(3)
+    for epoch in range(3):
+        for n in (128, 128, 7):
+            t = torch.randint(0, 2, (n,), generator=gen)
+            x = [torch.rand(n, generator=gen) * 3 for _ in range(2)]
+            same = all(torch.equal(a, b) for a, b in zip(ours(t, x), rule(t, x)))
+            assert same == (epoch < 2)
