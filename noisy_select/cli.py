@@ -195,13 +195,14 @@ def _scenario_names(args: argparse.Namespace, default: str) -> list[str]:
 
 
 def _cmd_strategies(args: argparse.Namespace) -> None:
+    from noisy_select.export.inline import exportable
     from noisy_select.strategies.registry import REGISTRY
 
     width = max(map(len, REGISTRY))
     print(f"{'name':<{width}}  tag       clean labels  submission  description")
     for name, spec in REGISTRY.items():
         print(f"{name:<{width}}  {spec.tag:<8}  {'reads them' if spec.oracle else 'no':<12}  "
-              f"{'yes' if spec.exportable else 'no':<10}  {spec.description}")
+              f"{'yes' if exportable(spec) else 'no':<10}  {spec.description}")
     print("\nYour own rule goes wherever a name goes: mine.py (its your_select_indices), "
           "mine.py:NAME or package.module:NAME.\nIt is checked on made-up batches first; each "
           "run loads it afresh, and rows name it file:<stem>.<NAME>@<sha256[:12]>.")
@@ -446,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, HandoffError) as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
         return EXIT_DATA
+    except BrokenPipeError:  # the reader went away (`noisy-select strategies | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
     except ConnectionError as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
         return EXIT_DATA

@@ -244,6 +244,17 @@ def test_sigterm_during_data_force_leaves_no_hidden_folder(tmp_path):
     assert (root / "manifest.json").read_text() == manifest
 
 
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    # `noisy-select strategies | head -1`: the reader closes the pipe before the output ends
+    # (here before it starts, so that the write fails on every machine).
+    proc = subprocess.Popen([sys.executable, "-m", "noisy_select", "strategies"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert err == "" and proc.returncode in (0, 1)
+
+
 # --- unusable output paths: one line and a documented code, before any work ----------------
 
 def _unusable(tmp_path):

@@ -157,17 +157,20 @@ def solution_source(strategy: str = SHIPPED) -> str:
     """The solution cell: the modules the strategy reaches, inlined, and ``your_select_indices``."""
     import importlib
 
+    from noisy_select.export import inline
     from noisy_select.strategies.registry import OwnSpec, get_spec
 
     spec = get_spec(strategy)
     if isinstance(spec, OwnSpec):
         return own_source(spec)
-    if spec.export is None:
+    names = inline.modules(spec)
+    if names is None:
         raise UsageError(
             f"Strategy {strategy!r} cannot be inlined into a submission: "
-            + ("it reads the clean labels (bench only)." if spec.oracle else "it has no export.")
+            + ("it reads the clean labels (bench only)." if spec.oracle else
+               "its modules import more than torch and the standard library.")
         )
-    modules = [importlib.import_module(m) for m in spec.modules or []]
+    modules = [importlib.import_module(m) for m in names]
     parts = [f"# Inlined from noisy_select (strategy {strategy!r}): torch and the standard "
              "library only.\n# Running this cell creates the strategy and its state afresh: re-run "
              "it before training again.\nfrom __future__ import annotations"]
@@ -175,7 +178,7 @@ def solution_source(strategy: str = SHIPPED) -> str:
     if not _defines_entry_point(ast.parse("\n\n".join(parts[1:]))):
         # A strategy object, built once by this cell; the entry point calls it (a module that
         # defines its own entry point, as the shipped one does, keeps it).
-        parts.append(f"_STRATEGY = {spec.export}")
+        parts.append(f"_STRATEGY = {inline.expression(spec)}")
         parts.append("def your_select_indices(targets, losses):\n"
                      "    return _STRATEGY(targets, losses)")
     return "\n\n\n".join(parts) + "\n"

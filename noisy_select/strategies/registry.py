@@ -1,77 +1,30 @@
 """Strategies by name: the registry the CLI, the bench and the submission exporter share.
 
 Every entry is a class plus its keyword arguments (variants are data). The factory, the
-exported source of a submission and the resolved config that every result records are all
-derived from that pair, so they cannot drift apart.
+resolved config that every result records and the expression a submission builds it with
+(``export.inline``) are all derived from that pair, so they cannot drift apart. The registry
+names and builds strategies; what of one can be inlined is the exporter's question.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 import hashlib
-import importlib
 import inspect
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
-from noisy_select.competition import SelectIndices
 from noisy_select.constants import SHIPPED
 from noisy_select.errors import UsageError
 from noisy_select.strategies import anchors, own, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
+from noisy_select.strategies.cleanlab_anchor import CleanlabSelection
 from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
-
-PACKAGE = "noisy_select"
-
-
-@functools.cache
-def _imports(module_name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The package modules ``module_name`` imports, and the other top-level packages it imports
-    (cached: ``exportable`` asks for every registered strategy, and the answers share modules)."""
-    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
-    own, other = [], []
-    for node in ast.walk(tree):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                 else [])
-        for name in names:
-            if name.split(".")[0] == PACKAGE:
-                own.append(name)
-            elif name != "__future__":
-                other.append(name.split(".")[0])
-    return tuple(own), tuple(other)
-
-
-def inlined_modules(module_name: str) -> list[str] | None:
-    """The package modules a submission must inline for a class of ``module_name``: that
-    module and what it imports from the package, dependencies first. None when one of them
-    imports anything but torch and the standard library (it cannot go into a submission)."""
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> bool:
-        if name in order:
-            return True
-        if name in visiting:  # an import cycle: cannot be inlined in order
-            return False
-        visiting.add(name)
-        own, other = _imports(name)
-        if any(o != "torch" and o not in sys.stdlib_module_names for o in other):
-            return False
-        if not all(visit(o) for o in own):
-            return False
-        order.append(name)
-        return True
-
-    return order if visit(module_name) else None
-
 
 # ``research``: the tag of rows of strategies that moved to research/ (research/README.md).
 TAGS = ("product", "anchor", "estimate", "oracle", "research", "own")
@@ -105,26 +58,6 @@ class StrategySpec:
     def oracle(self) -> bool:
         return self.tag == "oracle"
 
-    @property
-    def modules(self) -> list[str] | None:
-        """The package modules a submission inlines for it, dependencies first (None: not
-        exportable)."""
-        return inlined_modules(self.cls.__module__)
-
-    @property
-    def exportable(self) -> bool:
-        return not self.oracle and self.modules is not None
-
-    @property
-    def export(self) -> str | None:
-        """The expression that builds it from the inlined modules (None: not exportable)."""
-        if not self.exportable:
-            return None
-        if not isinstance(self.cls, type):
-            return self.cls.__name__
-        args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
-        return f"{self.cls.__name__}({args})"
-
     def config(self) -> dict:
         """Everything that defines it: its class, every keyword argument with the defaults
         filled in, and the config object it resolves to (``AdaptiveSelection.config``)."""
@@ -137,7 +70,7 @@ class StrategySpec:
         return _jsonable({"class": self.cls.__qualname__,
                           "kwargs": kwargs, "config": config, "clean_labels": self.clean_labels})
 
-    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> Callable:
         if not isinstance(self.cls, type):
             return self.cls
         if self.tag == "oracle" and not self.clean_labels:
@@ -151,19 +84,11 @@ class OwnSpec(StrategySpec):
 
     rule: own.OwnRule | None = None
 
-    @property
-    def modules(self) -> list[str] | None:
-        return None  # the submission takes the file's own source (export.notebooks)
-
-    @property
-    def exportable(self) -> bool:
-        return True  # when its imports are the platform's: checked when the notebook is written
-
     def config(self) -> dict:
         assert self.rule is not None
         return self.rule.config()
 
-    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> Callable:
         assert self.rule is not None
         rule = own.load(self.rule)
         reset = getattr(rule, "reset", None)
@@ -199,12 +124,6 @@ def _adaptive(name: str, description: str, tag: str = "estimate", **kwargs) -> S
                         tag=tag)
 
 
-def _cleanlab_class() -> type:
-    from noisy_select.strategies.cleanlab_anchor import CleanlabSelection
-
-    return CleanlabSelection
-
-
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
@@ -230,7 +149,7 @@ REGISTRY: dict[str, StrategySpec] = {
         StrategySpec("cleanlab",
                      "cleanlab's find_label_issues on epoch-1 out-of-sample probabilities, "
                      "peer's flags, balanced (bench only: needs the cleanlab extra)",
-                     _cleanlab_class(), {"filter_by": "prune_by_noise_rate"}),
+                     CleanlabSelection, {"filter_by": "prune_by_noise_rate"}),
         _adaptive("adaptive-mpe", "keep shares by mixture proportion estimation, tightest "
                   "bound, labels balanced"),
         StrategySpec("oracle-clean", "bench only: exactly the correctly labelled samples",
@@ -258,16 +177,12 @@ class MovedSpec(StrategySpec):
         return (f"Strategy {self.name!r} moved out of the package: it is now {self.to}; see "
                 "research/README.md.")
 
-    @property
-    def modules(self) -> list[str] | None:
-        return None
-
     def config(self) -> dict:
         if self.recorded is None:
             raise UsageError(self.message)
         return self.recorded
 
-    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+    def build(self, clean_fn: Callable[[], torch.Tensor] | None = None) -> Callable:
         raise UsageError(self.message)
 
 
@@ -319,7 +234,7 @@ def get_spec(name: str, *, moved: bool = False) -> StrategySpec:
     return REGISTRY[name]
 
 
-def make_strategy(name: str, clean_fn: Callable[[], torch.Tensor] | None = None) -> SelectIndices:
+def make_strategy(name: str, clean_fn: Callable[[], torch.Tensor] | None = None) -> Callable:
     """A fresh strategy ``name``; oracles need ``clean_fn`` and so run only in the bench."""
     spec = get_spec(name)
     if spec.oracle and not spec.clean_labels and clean_fn is None:
