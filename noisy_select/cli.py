@@ -23,6 +23,7 @@ from noisy_select.constants import (
     EVIDENCE,
     HEADLINE_SCENARIO,
     LOOPS,
+    NUM_EPOCHS,
     SCRATCH,
     SEED,
     SHIPPED,
@@ -350,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "its data is fixed, so --seeds seed the models only")
         p.add_argument("--seeds", type=_seeds, default=seeds,
                        help="'0,1,2' or '0-9': each seeds the data draw and the models")
-        p.add_argument("--epochs", type=_positive, default=6, help="epochs per run")
+        p.add_argument("--epochs", type=_positive, default=NUM_EPOCHS, help="epochs per run")
         p.add_argument("-j", "--jobs", type=_positive, default=1, help="parallel processes")
         p.add_argument("--threads", type=_threads, default=1,
                        help="torch threads per run (one by default, as the committed rows used: "
@@ -410,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an existing output that this command did not write")
     p.add_argument("--check-scale", type=_scale, default=0.1,
                    help="size of the olympiad proxy the hand-off check trains on, (0, 1]")
-    p.add_argument("--check-epochs", type=_positive, default=6,
+    p.add_argument("--check-epochs", type=_positive, default=NUM_EPOCHS,
                    help="epochs of the hand-off check")
 
     p = command("summary", "Markdown table and figures from a results file", _cmd_summary)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from noisy_select.strategies.anchors import ClassWiseCoTeaching
-from noisy_select.strategies.base import EpochCounter, Strategy, no_selection
+from noisy_select.strategies.base import EPOCHS, EpochCounter, Strategy, no_selection
 
 
 class EndOfTraining(Strategy):
@@ -44,7 +44,7 @@ class EndOfTraining(Strategy):
     """
 
     def __init__(self, inner, *, window: int = 50, short_batch: bool = False,
-                 epochs: int = 6) -> None:
+                 epochs: int = EPOCHS) -> None:
         if window < 0 or epochs < 1:
             raise ValueError(f"Expected `window` >= 0 and `epochs` >= 1, but got {window} and "
                              f"{epochs}.")

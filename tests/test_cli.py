@@ -159,10 +159,14 @@ def test_every_option_has_help_and_the_version_is_printed(capsys):
     assert "(default: 6)" in text and "docs/results/bench.jsonl" in text
 
 
-def test_the_cli_restates_the_competition_seed_faithfully():
-    from noisy_select import cli, competition
+def test_the_cli_restates_the_competition_seed_and_run_length_faithfully():
+    # Written three times on purpose: the competition's cell as it is, the torch-free constants
+    # of the tools, and the rules' base module, which a submission inlines without the package.
+    from noisy_select import cli, competition, constants
+    from noisy_select.strategies import base
 
     assert cli.SEED == competition.SEED
+    assert constants.NUM_EPOCHS == competition.NUM_EPOCHS == base.EPOCHS
 
 
 def test_ctrl_c_in_run_prints_one_line_and_writes_nothing(tiny_proxy, tmp_path, capsys, monkeypatch):

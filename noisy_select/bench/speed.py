@@ -14,7 +14,7 @@ import torch.nn as nn
 from torch.optim import AdamW
 
 from noisy_select.competition import BATCH_SIZE, LEARNING_RATE, WEIGHT_DECAY, SmallMobileNet
-from noisy_select.constants import SHIPPED
+from noisy_select.constants import NUM_EPOCHS, SHIPPED
 from noisy_select.strategies.registry import make_strategy
 
 
@@ -92,7 +92,8 @@ def top_level_ops(fn: Callable[[], object]) -> int:
                and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
 
 
-def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu", epochs: int = 6) -> dict:
+def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu",
+              epochs: int = NUM_EPOCHS) -> dict:
     """Top-level aten ops per call of ``strategy`` over ``epochs`` epochs of ``call_stream``
     (median and the most in one call, e.g. where an epoch ends or a phase switches), next to
     the seed's strategy."""

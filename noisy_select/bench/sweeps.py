@@ -39,7 +39,8 @@ from noisy_select.bench.records import (
     split_trainer,
     unique_rows,
 )
-from noisy_select.competition import BATCH_SIZE, NUM_EPOCHS
+from noisy_select.competition import BATCH_SIZE
+from noisy_select.constants import NUM_EPOCHS
 from noisy_select.data import scenarios, sources
 from noisy_select.environment import environment, resolve_device
 from noisy_select.errors import DataError, UsageError

@@ -28,11 +28,12 @@ import tempfile
 
 import torch
 
+from noisy_select.constants import NUM_EPOCHS
 from noisy_select.errors import HandoffError
 
 CHECK_PREFIX = "submission-check-"
 PICKLE_PATH = os.path.join("file_output", "your_select_indices.pkl")
-EPOCHS = 6  # seeded calls: a whole run of 6 passes over 10 batches (stateful strategies see
+EPOCHS = NUM_EPOCHS  # seeded calls: a whole run of 6 passes over 10 batches (stateful strategies see
 # epochs repeat, a schedule by epoch switches, a run ends)
 
 
@@ -130,7 +131,7 @@ def load_and_train(pickle_path: str, data_dir: str, *, seed: int, epochs: int, t
             return json.load(f)
 
 
-def check_handoff(cells: list[dict], strategy: str, *, scale: float = 0.1, epochs: int = 6,
+def check_handoff(cells: list[dict], strategy: str, *, scale: float = 0.1, epochs: int = NUM_EPOCHS,
                   seed: int = 123) -> dict:
     """Replay the platform's hand-off for the notebook ``cells`` that export ``strategy`` (see
     the module docstring); ``HandoffError`` says what failed. Trains on the CPU, on the

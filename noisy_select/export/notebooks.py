@@ -17,7 +17,7 @@ import re
 import sys
 from importlib import resources
 
-from noisy_select.constants import SHIPPED
+from noisy_select.constants import NUM_EPOCHS, SHIPPED
 from noisy_select.errors import UsageError
 from noisy_select.files import atomic_write
 
@@ -291,7 +291,7 @@ def to_notebook(cells: list[dict]):
 
 
 def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED, *,
-                     check: bool = True, check_scale: float = 0.1, check_epochs: int = 6
+                     check: bool = True, check_scale: float = 0.1, check_epochs: int = NUM_EPOCHS
                      ) -> dict | None:
     """Write the submission notebook (creating its folder); checks everything first, so errors
     write nothing.

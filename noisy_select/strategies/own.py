@@ -27,11 +27,12 @@ from dataclasses import dataclass
 
 import torch
 
+from noisy_select.constants import NUM_EPOCHS
 from noisy_select.errors import DataError, UsageError
 
 DEFAULT_ATTR = "your_select_indices"  # the competition's entry point: what a bare file means
 PREFIX = "file:"  # how result rows name a rule of one's own
-TRIAL_EPOCHS = 6  # the trial's passes: a stateful rule sees epochs repeat and a run end
+TRIAL_EPOCHS = NUM_EPOCHS  # the trial's passes: a stateful rule sees epochs repeat and a run end
 
 
 def is_own(text: str) -> bool:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import torch
 
 from noisy_select.strategies.base import (
+    EPOCHS,
     PUBLISHED_KEEP,
     EpochCounter,
     LabelCheck,
@@ -44,7 +45,6 @@ from noisy_select.strategies.base import (
 )
 
 SWITCH_EPOCH = 2  # the first epoch (from 0) of the published selection
-EPOCHS = 6  # the competition trains 6 epochs
 # A call repeats the run's first when its losses are this close (L2) to the first call's: a
 # GPU's nondeterministic kernels move the losses of a batch by about 1e-5, training by far more.
 RESTART_DISTANCE = 1e-3
