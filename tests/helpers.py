@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from noisy_select.bench.records import make_row
+from noisy_select.bench.sweeps import RunSpec
 
 
 def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):
@@ -20,6 +21,11 @@ def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):
                    selection=[{"epoch": 1, "precision": [[0.5, 0.9], [0.5, 0.9]]}],
                    seconds=seconds, data={}, environment={})
     return {**row, **extra}
+
+
+def fake_rows(seeds=(0, 1)):
+    """Rows of ``all`` on ``olympiad``, one epoch, one per seed."""
+    return [fake_row(RunSpec("olympiad", "all", s, epochs=1)) for s in seeds]
 
 
 def fail_after_saves(monkeypatch, n: int, error: BaseException) -> None:

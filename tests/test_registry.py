@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from noisy_select.export.inline import exportable
-from noisy_select.strategies.registry import REGISTRY, make_strategy
+from noisy_select.strategies.registry import REGISTRY, get_spec, make_strategy
 
 NAMES = sorted(REGISTRY)
 
@@ -166,3 +166,10 @@ def test_every_exportable_strategy_trains_end_to_end_under_both_loops(name, loop
     for model in (pair.model1, pair.model2):
         assert all(torch.isfinite(v).all() for v in model.state_dict().values()
                    if v.is_floating_point())
+
+
+def test_registry_errors_name_the_valid_strategies():
+    with pytest.raises(ValueError, match="Unknown strategy 'nope'.*fixed-rates.*oracle-clean"):
+        get_spec("nope")
+    with pytest.raises(ValueError, match="clean labels"):
+        make_strategy("oracle-clean")
