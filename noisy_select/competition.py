@@ -1,18 +1,11 @@
-"""The fixed pieces of the competition notebook, behaving exactly like its "DO NOT CHANGE" cells.
+"""The competition notebook's fixed "DO NOT CHANGE" cells, behaving exactly as they do.
 
-Names and signatures follow the seed notebook so that code written against it works here.
-Deviations, all backwards compatible: ``load_data`` and ``unpack_data`` take their paths as
-optional parameters, ``performance`` also returns the points, ``train`` takes an optional
-per-epoch callback that sees the models but changes nothing that is trained, and
-``SmallMobileNet`` is the official depthwise-separable architecture (docs/TASK.md section 4),
-not the seed's two-convolution display version.
-
-Two loops: ``train`` is the seed notebook's; ``train_official`` is the organizers' task
-notebook's, which the platform runs (repository ``OlimpiadaAI/II-OlimpiadaAI``, folder
-``1_etap/4_szum_w_etykietach_danych``). The organizers' loop steps every model on every batch,
-an empty selection included (its loss is NaN, its gradients zero, and AdamW still moves the
-weights), and its execution cell seeds again right before training
-(``training.train_pair`` runs either execution cell).
+Names and signatures follow the seed notebook. Backwards-compatible deviations: ``load_data``
+and ``unpack_data`` take their paths, ``performance`` returns the points, both loops take an
+``epoch_hook`` that changes nothing trained, and ``SmallMobileNet`` is the official
+architecture (docs/TASK.md section 4), not the seed's display version. ``train`` is the seed
+notebook's loop, ``train_official`` the organizers' (``OlimpiadaAI/II-OlimpiadaAI``,
+``1_etap/4_szum_w_etykietach_danych``), which the platform runs.
 """
 
 from __future__ import annotations
@@ -84,16 +77,8 @@ def download_data(dataset_path: str, dataset_url: str) -> None:
 
 
 class TaskDataset(VisionDataset):
-    """Images of one split and their labels, read from ``dataset_labels.csv`` (the seed's cell).
-
-    Parameters
-    ----------
-    root : str
-        Split folder holding ``dataset_labels.csv`` (columns ``file_name,label``) and
-        ``data/*.png``.
-    transform : callable, optional
-        Applied to each PIL image.
-    """
+    """A split folder's images (``data/*.png``) and labels (``dataset_labels.csv``:
+    ``file_name,label``), each image passed through ``transform`` (the seed's cell)."""
 
     def __init__(self, root: str, transform: Callable | None = None):
         super().__init__(root, transform=transform)
@@ -221,13 +206,9 @@ def train(
     epoch_hook: EpochHook | None = None,
     progress: bool = True,
 ) -> dict:
-    """The competition's fixed training loop.
-
-    ``epoch_hook(epoch, model1, model2)`` runs after each epoch for diagnostics. It must not
-    train; the random generators are restored after it (a DataLoader draws from them), and the
-    next epoch puts both models back into train mode as the seed's loop does.
-    ``progress=False`` hides the tqdm bar (used by the bench's parallel workers).
-    """
+    """The seed notebook's training loop. ``epoch_hook(epoch, model1, model2)`` runs after each
+    epoch and must not train (the random generators are restored after it); ``progress=False``
+    hides the tqdm bar."""
     for epoch in range(1, num_epochs + 1):
         model1.train()
         model2.train()
@@ -281,16 +262,11 @@ def train_official(
 ) -> dict:
     """The organizers' training loop (their task notebook's ``train``), which the platform runs.
 
-    Its semantics exactly: no guard on an empty selection (every model steps on every batch),
-    ``loss.item()`` and the selected samples' train predictions every step, and, outside final
-    evaluation mode (``final_evaluation_mode=False``, the notebook's ``verbose``), a pass over
-    ``val_loader`` after each epoch, which draws from torch's generator like any DataLoader
-    and so shifts the later dropout masks, exactly as in their notebook. The platform runs it
-    in final mode: no validation pass.
-
-    Deviations that change nothing that is trained: the per-epoch metrics are returned instead
-    of plotted; ``epoch_hook`` as in ``train``; ``progress=False`` hides the bars and the
-    ``Epoch N`` lines.
+    Exactly their semantics: every model steps on every batch, an empty selection included
+    (NaN loss, zero gradients, AdamW still moves the weights); outside final evaluation mode a
+    validation pass after each epoch, which draws from torch's generator and so shifts later
+    dropout masks. Returned instead of plotted: the per-epoch metrics. ``epoch_hook`` and
+    ``progress`` as in ``train``.
     """
     verbose = not final_evaluation_mode
     metrics: dict = {k: [[], []] for k in ["train_loss", "val_loss", "train_bac", "val_bac"]}
