@@ -27,11 +27,10 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
                 source: str | None = None) -> FolderState:
     """Make ``data_dir`` usable and say what it holds.
 
-    A missing or empty folder gets the official data (``download`` and Google Drive answers)
-    or the offline proxy ``scenario`` (``"olympiad"`` when None). A proxy with a split missing
-    is rebuilt from its manifest. Data of the official layout is used as it is. Anything else,
-    and a proxy of another scenario than an explicit ``scenario``, raises ``DataError`` naming
-    what is missing; nothing is changed then.
+    A missing or empty folder gets the official data (with ``download``, when online) or the
+    proxy ``scenario`` (default ``DEFAULT_SCENARIO``); a proxy missing a split is rebuilt; official
+    data is used as it is. Anything else, or a proxy of another ``scenario``, is a ``DataError``
+    and nothing is changed.
     """
     state = folder_state(data_dir)
     if state.kind in ("missing", "empty"):
@@ -84,16 +83,15 @@ def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
 
 
 def google_drive_reachable(timeout: float = 3.0) -> bool:
+    """Whether drive.google.com answers (where the official data is)."""
     from noisy_select.data.sources import reachable
 
     return reachable("drive.google.com", timeout)
 
 
 def download_official(data_dir: str = "data") -> None:
-    """Download and unpack the official train/ and val/ archives into ``data_dir`` (gdown).
-
-    Only into a new or empty folder, or over a proxy (whose files this package wrote).
-    """
+    """Download and unpack the official train/ and val/ into ``data_dir`` (gdown): only into a
+    new or empty folder, or over a proxy."""
     state = folder_state(data_dir)
     if state.kind == "data":
         raise DataError(f"{data_dir} already holds train/ and val/; nothing was downloaded.")

@@ -1,16 +1,9 @@
-"""Where the data lives and whether it can be used: data folders, split folders, the download.
+"""Data folders: what one holds, whether a proxy may go there, and reading its split folders.
 
-A data folder holds ``train/`` and ``val/`` (and, for a proxy, ``test/`` and ``manifest.json``).
-A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png``, exactly
-what the competition's ``TaskDataset`` reads; a proxy also writes ``clean_labels.csv`` beside
-it. Every check here names the file, the row (as a spreadsheet shows the CSV: the header is
-row 1) and what to do.
-
-Safety rule: the proxy is only ever built into a folder that does not exist, is empty (a
-README or dot-file aside), or holds a proxy this package can prove it wrote: a
-``manifest.json`` of its own schema whose split files (their count of images and the
-checksums of their label files) match what is on disk. Anything else is the user's, and
-nothing here changes or removes it, ``--force`` included.
+A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png``, what
+``TaskDataset`` reads; a proxy adds ``clean_labels.csv``. A proxy is only built into a folder
+that is missing, empty, or holds a proxy whose ``manifest.json`` proves this package wrote it
+(README, "Your data is safe"). Errors name the file and the row as a spreadsheet shows the CSV.
 """
 
 from __future__ import annotations
@@ -43,10 +36,12 @@ IGNORED_FILES = frozenset({"README.md", "README", "README.txt", ".gitkeep", ".gi
 
 
 def has_split(data_dir: str, split: str) -> bool:
+    """Whether ``data_dir/split`` holds a labels file."""
     return os.path.isfile(os.path.join(data_dir, split, TASK_DATASET_LABELS_FILE))
 
 
 def file_sha256(path: str) -> str:
+    """The SHA-256 of the file at ``path``, in hex."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -60,9 +55,8 @@ def split_files(split_dir: str) -> dict:
 
 
 def _proxy_mismatch(data_dir: str, manifest: dict) -> str | None:
-    """Why the files on disk are not those ``manifest`` lists (None when they are). A file that
-    is gone (a split folder, a labels file) holds nothing of anyone's, so the proxy can rebuild
-    it; a file that changed or that the proxy never wrote makes the folder the user's."""
+    """Why the files on disk are not those ``manifest`` lists (None when they are). A missing
+    file is no one's (the proxy rebuilds it); a changed or foreign one makes the folder the user's."""
     ours = {IMAGES_DIR, TASK_DATASET_LABELS_FILE, CLEAN_LABELS_FILE}
     for split, expected in manifest["files"].items():
         folder = os.path.join(data_dir, split)
@@ -84,18 +78,13 @@ def _proxy_mismatch(data_dir: str, manifest: dict) -> str | None:
 
 
 def read_manifest(data_dir: str) -> dict | None:
-    """The manifest of a proxy this package wrote into ``data_dir`` and whose files are still
-    the ones it lists; None for anything else (official data, the user's own, an edited proxy).
-
-    A ``manifest.json`` that bears this package's mark but cannot be read as one raises
-    ``DataError`` naming it; one without the mark is the user's file and is left alone.
-    """
-    manifest, _ = inspect_manifest(data_dir)
-    return manifest
+    """The manifest of an unchanged proxy this package wrote into ``data_dir``, else None."""
+    return inspect_manifest(data_dir)[0]
 
 
 def inspect_manifest(data_dir: str) -> tuple[dict | None, str | None]:
-    """``(manifest, None)`` for a proven proxy, else ``(None, why the folder is not one)``."""
+    """``(manifest, None)`` for a proven proxy, else ``(None, why the folder is not one)``;
+    ``DataError`` for a manifest with this package's mark that is malformed."""
     path = os.path.join(data_dir, MANIFEST_FILE)
     if not os.path.isfile(path):
         return None, None
@@ -103,7 +92,7 @@ def inspect_manifest(data_dir: str) -> tuple[dict | None, str | None]:
         with open(path) as f:
             manifest = json.load(f)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None, f"its {MANIFEST_FILE} was not written by noisy_select"
+        manifest = None
     if not isinstance(manifest, dict) or manifest.get("written_by") != WRITTEN_BY:
         return None, f"its {MANIFEST_FILE} was not written by noisy_select"
     ok = (manifest.get("manifest_schema") == MANIFEST_SCHEMA
@@ -124,16 +113,9 @@ def inspect_manifest(data_dir: str) -> tuple[dict | None, str | None]:
 
 @dataclass(frozen=True)
 class FolderState:
-    """What a data folder holds: ``kind`` is one of
-
-    - ``"missing"``: the folder does not exist;
-    - ``"empty"``: it exists and holds nothing but ``IGNORED_FILES``;
-    - ``"proxy"``: it holds a proxy this package wrote, unchanged (``read_manifest``);
-    - ``"data"``: it holds ``train/`` and ``val/`` with their labels files (official layout);
-    - ``"other"``: anything else (``contents`` lists it).
-
-    ``note`` says why a folder with a ``manifest.json`` is not a proxy.
-    """
+    """What a data folder holds. ``kind``: ``missing``, ``empty`` (only ``IGNORED_FILES``),
+    ``proxy`` (``read_manifest``), ``data`` (``train/`` and ``val/`` with labels) or ``other``
+    (``contents`` lists it); ``note``: why its ``manifest.json`` is not a proxy's."""
 
     path: str
     kind: str
@@ -141,12 +123,13 @@ class FolderState:
     note: str | None = None
 
 
-# ``write_proxy`` builds in ``.proxy-<pid>-XXXX`` inside the data folder; a process killed with
-# SIGKILL (or SIGHUP) leaves it behind, and the pid says whether its writer is gone.
+# ``write_proxy`` builds in ``.proxy-<pid>-XXXX`` inside the data folder; a writer killed with
+# SIGKILL leaves it behind, and the pid says whether the writer is gone.
 WORK_PREFIX = ".proxy-"
 
 
 def work_folder_prefix() -> str:
+    """The prefix of this process's work folders."""
     return f"{WORK_PREFIX}{os.getpid()}-"
 
 
@@ -156,7 +139,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except OSError:  # another user's process: alive
-        return True
+        pass
     return True
 
 
@@ -171,6 +154,7 @@ def remove_stale_work(data_dir: str, prefix: str = WORK_PREFIX) -> None:
 
 
 def folder_state(data_dir: str) -> FolderState:
+    """What ``data_dir`` holds (removing work folders left by dead writers first)."""
     if not os.path.exists(data_dir):
         return FolderState(data_dir, "missing")
     if not os.path.isdir(data_dir):
@@ -198,8 +182,7 @@ def _what_is_missing(data_dir: str) -> str:
 
 
 def check_writable_for_proxy(data_dir: str) -> FolderState:
-    """Raise ``DataError`` unless a proxy may be written into ``data_dir`` (see the module
-    docstring); returns what the folder holds now."""
+    """``DataError`` unless a proxy may be written into ``data_dir``; returns its state."""
     state = folder_state(data_dir)
     if state.kind in ("missing", "empty", "proxy"):
         return state
@@ -251,9 +234,8 @@ def content_hash(data_dir: str) -> str:
 
 
 def data_record(data_dir: str) -> dict:
-    """What a result records about the data it used: the proxy's manifest, or for any other
-    folder its path and the sizes and label counts of its splits (nobody can tell official
-    data from one's own)."""
+    """What a result records of its data: the proxy's manifest, or the folder's path and its
+    splits' sizes and label counts."""
     manifest = read_manifest(data_dir)
     if manifest is not None:
         return {"kind": "proxy", "path": os.path.abspath(data_dir), **manifest}
@@ -303,15 +285,14 @@ _SAID: set[str] = set()
 
 
 def _say_once(message: str) -> None:
-    """Print a warning or note once per process (a folder's labels are read more than once)."""
+    """Print ``message`` to stderr once per process (a folder's labels are read more than once)."""
     if message not in _SAID:
         _SAID.add(message)
         print(message, file=sys.stderr)
 
 
 def _check_duplicates(path: str, df: pd.DataFrame, labels: pd.Series) -> None:
-    """A file listed twice with different labels is an error naming both rows; listed twice
-    with the same label, a warning (it is trained on twice, as the loader reads it)."""
+    """A file listed twice: with different labels an error naming both rows, else a warning."""
     names = df["file_name"].astype(str)
     repeated = names.duplicated(keep=False)
     if not repeated.any():
@@ -342,13 +323,9 @@ def _note_unusual_spelling(path: str, labels: pd.Series) -> None:
 
 
 def read_split(split_dir: str) -> Split:
-    """Check a split folder and load it: images (N, 28, 28) uint8, labels, clean labels.
-
-    Every image must be what ``TaskDataset`` can batch: a 28x28 PNG of mode ``L`` (the loader
-    opens images as they are, so an RGB or larger image would only fail inside training).
-    Clean labels come from ``clean_labels.csv`` when present (a proxy), else they repeat the
-    given labels (the official validation data is clean; the official training data has none).
-    """
+    """Check a split folder and load it: images ``(N, 28, 28)`` uint8, labels and clean labels
+    ``(N,)`` int64 (from ``clean_labels.csv``, else the labels). Every image must be a 28x28 PNG
+    of mode ``L``, which ``TaskDataset`` batches as it is; anything else would fail in training."""
     df = read_labels(split_dir)
     images = np.zeros((len(df), *IMAGE_SIZE), dtype=np.uint8)
     for i, name in enumerate(df["file_name"]):
@@ -388,8 +365,8 @@ def read_split(split_dir: str) -> Split:
 
 
 def check_splits(data_dir: str) -> dict[str, Split]:
-    """Read every split of ``data_dir`` once, so bad data stops before training; returns them
-    by name (``train`` and ``val`` always, ``test`` for a proxy)."""
+    """Every split of ``data_dir`` by name (``test`` only where there is one), checked before
+    training: both labels in train, both classes in the others."""
     names = [s for s in ("train", "val", "test") if s != "test" or has_split(data_dir, s)]
     splits = {name: read_split(os.path.join(data_dir, name)) for name in names}
     train = splits["train"].labels

@@ -1,9 +1,5 @@
-"""Write a built scenario in the competition's on-disk layout (reading and checking: ``folders``).
-
-A split folder holds ``dataset_labels.csv`` (``file_name,label``) and ``data/*.png`` (28x28,
-mode L), exactly what ``TaskDataset`` reads. A proxy also writes ``clean_labels.csv`` beside
-it (never read by ``TaskDataset``) and a ``manifest.json`` at the top of the data folder.
-"""
+"""The offline proxy: a drawn scenario written in the competition's layout (``folders`` reads
+it), with ``clean_labels.csv`` beside each split's labels and a ``manifest.json`` on top."""
 
 from __future__ import annotations
 
@@ -35,22 +31,17 @@ def _write_split(split: Split, folder: str) -> None:
     names = [f"{i:05d}.png" for i in range(len(split.labels))]
     for name, img in zip(names, split.images):
         Image.fromarray(img, mode="L").save(os.path.join(folder, IMAGES_DIR, name))
-    pd.DataFrame({"file_name": names, "label": split.labels}).to_csv(
-        os.path.join(folder, TASK_DATASET_LABELS_FILE), index=False
-    )
-    pd.DataFrame({"file_name": names, "label": split.clean}).to_csv(
-        os.path.join(folder, CLEAN_LABELS_FILE), index=False
-    )
+    for file, labels in ((TASK_DATASET_LABELS_FILE, split.labels), (CLEAN_LABELS_FILE, split.clean)):
+        pd.DataFrame({"file_name": names, "label": labels}).to_csv(os.path.join(folder, file),
+                                                                    index=False)
 
 
 def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
-    """Write ``data`` as ``out_dir/{train,val,test}`` plus ``out_dir/manifest.json``.
+    """Write ``data`` as ``out_dir/{train,val,test}`` and ``out_dir/manifest.json``, only where
+    ``folders.check_writable_for_proxy`` allows (over a proxy only with ``force``).
 
-    Only into a folder that does not exist, is empty, or holds a proxy (replaced only with
-    ``force``): see ``folders.check_writable_for_proxy``. Everything is written into a
-    temporary folder inside ``out_dir`` first; then the old proxy's entries are moved aside and
-    the new ones moved in, by renames, undone on a failure (``_swap``). So a failure or an
-    interrupt leaves the old proxy or the new one, never a mix, and no folder this call created.
+    Written in a work folder inside ``out_dir``, then swapped in by renames (``_swap``): a failure
+    or an interrupt leaves the old proxy or the new one, never a mix.
     """
     out_dir = os.path.abspath(out_dir)
     state = check_writable_for_proxy(out_dir)
@@ -87,9 +78,8 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
 
 
 def _swap(out_dir: str, new: str, old: str, names: list[str]) -> None:
-    """Move the entries ``names`` of ``out_dir`` into ``old`` and those of ``new`` into
-    ``out_dir``, by renames only (nothing is deleted here); undone if any rename fails or is
-    interrupted, so ``out_dir`` holds either the old proxy or the new one."""
+    """Move ``names`` from ``out_dir`` into ``old`` and from ``new`` into ``out_dir``, by renames
+    only, all undone if one fails or is interrupted."""
     moved: list[tuple[str, str]] = []
     try:
         for name in names:

