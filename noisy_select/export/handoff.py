@@ -1,18 +1,12 @@
-"""The platform's hand-off, checked before a submission is written.
+"""The platform's hand-off, replayed before a submission is written (``check_handoff``).
 
-On the platform the notebook runs in final evaluation mode, its last cell saves
-``your_select_indices`` with ``cloudpickle`` to ``file_output/your_select_indices.pkl``, and the
-platform loads that file, trains with the organizers' loop and scores the test set. A strategy
-whose helpers or state do not survive that scores nothing, so ``check_handoff`` replays it:
-
-1. a fresh interpreter runs the notebook's code cells as a script in final mode, which writes
-   the pickle as the platform's notebook does;
-2. another fresh interpreter (``python -m noisy_select.export.handoff``) forgets this package and blocks
-   its import, loads the pickle twice, calls one copy on seeded batches and trains with the
-   other under the organizers' loop on a proxy (``final_evaluate`` on its test split);
-3. this process compares: the same indices, in the same order, as the package's strategy on the
-   same batches, and the same BACs as ``noisy-select run --loop official`` on the same data,
-   seed and thread count.
+The platform runs the notebook in final mode, whose last cell cloudpickles
+``your_select_indices``; it loads that file, trains with the organizers' loop and scores the
+test set. So: (1) a fresh interpreter runs the code cells in final mode and writes the pickle;
+(2) another (``python -m noisy_select.export.handoff``), with this package blocked, loads it
+twice, calls one copy on seeded batches and trains with the other on a proxy; (3) this process
+checks the same indices as the package's strategy and the same BACs as ``noisy-select run
+--loop official`` on the same data, seed and thread count.
 """
 
 from __future__ import annotations
@@ -33,17 +27,12 @@ from noisy_select.errors import HandoffError
 
 CHECK_PREFIX = "submission-check-"
 PICKLE_PATH = os.path.join("file_output", "your_select_indices.pkl")
-EPOCHS = NUM_EPOCHS  # seeded calls: a whole run of 6 passes over 10 batches (stateful strategies see
-# epochs repeat, a schedule by epoch switches, a run ends)
+EPOCHS = NUM_EPOCHS  # seeded passes: a stateful strategy sees epochs repeat and a run end
 
 
 def seeded_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-    """Batches as the loop passes them: ``targets (B,)`` int64 and two per-sample losses.
-
-    Six identical passes ("epochs") over 9 full batches of 128 and a short last one of 16 (the
-    labels repeat, the losses are drawn anew each call), labels about 63% zero, losses with
-    ties; the same seed gives the same tensors.
-    """
+    """``EPOCHS`` passes over 9 batches of 128 and one of 16: ``targets (B,)`` int64 (about 63%
+    zero, the same each pass) and two per-sample losses ``(B,)`` with ties, drawn anew each call."""
     gen = torch.Generator().manual_seed(seed)
     epoch = [(torch.rand(size, generator=gen) > 0.63).long() for size in [128] * 9 + [16]]
     return [(targets, [torch.rand(targets.numel(), generator=gen).mul(3).round(decimals=2)
@@ -70,10 +59,8 @@ def final_mode_cells(cells: list[dict]) -> list[str]:
     return code
 
 
-# Both fresh interpreters run this first: it ends them as soon as their parent (the
-# `submission` command) is gone, even by kill -9, which leaves it no chance to stop them (an
-# orphan is re-parented, so its parent pid changes). The parent passes its pid, which holds even
-# when it died before the child started.
+# Both fresh interpreters run this first: it ends them once their parent (`submission`) is gone,
+# even by kill -9 (an orphan is re-parented); the pid passed holds if it died before they started.
 PARENT_VARIABLE = "NOISY_SELECT_PARENT_PID"
 WATCH_PARENT = f"""import os as _os, threading as _threading, time as _time
 def _exit_with_parent(parent=int(_os.environ.get("{PARENT_VARIABLE}", _os.getppid()))):
@@ -133,9 +120,9 @@ def load_and_train(pickle_path: str, data_dir: str, *, seed: int, epochs: int, t
 
 def check_handoff(cells: list[dict], strategy: str, *, scale: float = 0.1, epochs: int = NUM_EPOCHS,
                   seed: int = 123) -> dict:
-    """Replay the platform's hand-off for the notebook ``cells`` that export ``strategy`` (see
-    the module docstring); ``HandoffError`` says what failed. Trains on the CPU, on the
-    ``olympiad`` proxy shrunk by ``scale``, one thread. Returns what was compared."""
+    """Replay the platform's hand-off for the notebook ``cells`` that export ``strategy`` on the
+    CPU, one thread, ``olympiad`` proxy shrunk by ``scale``; ``HandoffError`` says what failed.
+    Returns what was compared."""
     # One thread in both interpreters: the same float summation order, and no oversubscribed
     # cores (the check compares, it does not time).
     threads, previous = 1, torch.get_num_threads()

@@ -1,11 +1,7 @@
-"""The seed notebook's cells, and `noisy-select submission`: one self-contained notebook.
-
-``seed_cells.json`` (package data) holds the seed notebook's cells as parsed from its text
-rendering by ``scripts/parse_seed.py``. The submission keeps every "DO NOT CHANGE" cell verbatim,
-except ``SmallMobileNet``, which becomes the official architecture, puts the inlined source of
-a strategy in the solution cell, and ends with the organizers' final-mode cell, which saves
-``your_select_indices`` with cloudpickle for the platform. Before writing, the hand-off is
-replayed in fresh interpreters (``handoff.check_handoff``).
+"""`noisy-select submission`: the seed notebook's cells (``seed_cells.json``, parsed by
+``scripts/parse_seed.py``) with the official ``SmallMobileNet``, the strategy's source in the
+solution cell, and the organizers' final-mode cell that saves ``your_select_indices`` with
+cloudpickle; the hand-off is replayed before writing (``handoff.check_handoff``).
 """
 
 from __future__ import annotations
@@ -99,31 +95,22 @@ def seed_cells() -> list[dict]:
 
 
 def is_fixed(cell: dict) -> bool:
+    """Whether ``cell`` is one of the notebook's "DO NOT CHANGE" cells."""
     return cell["cell_type"] == "code" and cell["source"].startswith(FIXED_MARK)
-
-
-def is_solution(cell: dict) -> bool:
-    return cell["cell_type"] == "code" and cell["source"].startswith("def your_select_indices")
-
-
-def is_solution_text(cell: dict) -> bool:
-    return cell["cell_type"] == "markdown" and cell["source"].startswith("# Solved Solution")
 
 
 def solution_text(strategy: str = SHIPPED) -> str:
     """The "Solved Solution" Markdown cell, from the exported strategy's own description."""
     from noisy_select.strategies.registry import OwnSpec, get_spec, make_strategy
 
-    spec = get_spec(strategy)
+    spec, built = get_spec(strategy), make_strategy(strategy)
     if isinstance(spec, OwnSpec):
-        rule = make_strategy(strategy)
-        doc = inspect.getdoc(rule) if inspect.isfunction(rule) else inspect.getdoc(type(rule))
-        module_doc = inspect.getdoc(inspect.getmodule(rule)) if inspect.getmodule(rule) else None
+        doc = inspect.getdoc(built) if inspect.isfunction(built) else inspect.getdoc(type(built))
+        module_doc = inspect.getdoc(inspect.getmodule(built)) if inspect.getmodule(built) else None
         return "\n".join(["# Solved Solution", "", f"Rule `{spec.name}`: {spec.description}.",
                           "", module_doc or doc or "", "",
                           "The cell below is the rule's file as it was when this notebook was "
                           "written."])
-    built = make_strategy(strategy)
     # reStructuredText ``code`` is Markdown `code`.
     doc = re.sub(r"``([^`]+)``", r"`\1`", inspect.getdoc(type(built)) or "")
     config = getattr(built, "config", None)
@@ -267,11 +254,12 @@ def submission_cells(strategy: str = SHIPPED) -> list[dict]:
     check_solution(solution, own=is_own(strategy))
     cells = []
     for cell in seed_cells():
-        if is_fixed(cell) and "class SmallMobileNet" in cell["source"]:
+        code, source = cell["cell_type"] == "code", cell["source"]
+        if is_fixed(cell) and "class SmallMobileNet" in source:
             cell = {**cell, "source": OFFICIAL_MODEL_CELL}
-        elif is_solution(cell):
+        elif code and source.startswith("def your_select_indices"):
             cell = {**cell, "source": solution}
-        elif is_solution_text(cell):
+        elif not code and source.startswith("# Solved Solution"):
             cell = {**cell, "source": solution_text(strategy)}
         cells.append(cell)
     cells += [{"cell_type": "markdown", "source": HANDOFF_TEXT},
@@ -280,6 +268,7 @@ def submission_cells(strategy: str = SHIPPED) -> list[dict]:
 
 
 def to_notebook(cells: list[dict]):
+    """``cells`` as an nbformat v4 notebook (Python 3 kernel)."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -293,13 +282,10 @@ def to_notebook(cells: list[dict]):
 def write_submission(path: str = "submission.ipynb", strategy: str = SHIPPED, *,
                      check: bool = True, check_scale: float = 0.1, check_epochs: int = NUM_EPOCHS
                      ) -> dict | None:
-    """Write the submission notebook (creating its folder); checks everything first, so errors
-    write nothing.
+    """Write the submission notebook, after every check, so that an error writes nothing.
 
-    With ``check`` the platform's hand-off is replayed first (``handoff.check_handoff`` on the
-    olympiad proxy shrunk by ``check_scale``, ``check_epochs`` epochs, CPU): a strategy that does
-    not survive it raises ``handoff.HandoffError`` and nothing is written. Returns what the
-    check compared (None without it).
+    With ``check``, ``handoff.check_handoff`` replays the platform's hand-off first (olympiad
+    proxy shrunk by ``check_scale``, ``check_epochs`` epochs, CPU); returns what it compared.
     """
     import nbformat
 
