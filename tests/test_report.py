@@ -79,10 +79,12 @@ def test_bench_figure_highlights_the_shipped_rule_and_the_anchors():
     from noisy_select.bench.report import line_style
 
     colors = {"fixed-rates": "red", "oracle-clean": "blue"}
-    assert line_style("your_select_indices", colors)["color"] == "black"
-    assert line_style("fixed-rates", colors)["color"] == "red"
-    assert line_style("oracle-clean", colors)["ls"] == "--"
-    assert line_style("adaptive-otsu", colors)["color"] == "0.7"
+    assert line_style("your_select_indices", "product", colors)["color"] == "black"
+    assert line_style("fixed-rates", "anchor", colors)["color"] == "red"
+    assert line_style("oracle-clean", "ceiling", colors)["ls"] == "--"
+    assert line_style("adaptive-otsu", "research", colors)["color"] == "0.7"
+    # dashed by the role the registry's tags give, not by the name
+    assert line_style("mine", "oracle", {"mine": "green"})["ls"] == "--"
 
 
 def test_summary_groups_come_from_the_tags_rows_record_and_old_rows_get_the_registrys():

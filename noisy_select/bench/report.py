@@ -15,11 +15,9 @@ ROLES = ("anchor", "ceiling")  # what the gap closed is measured between
 
 
 def roles(rows: list[dict]) -> dict[str, str]:
-    """Each strategy's part in the summary, from what its rows record: ``anchor`` (its tag,
-    ``registry.TAGS``); ``ceiling``, an oracle that selects the clean samples; ``oracle``, any
-    other strategy that reads the clean labels (trained on them, or wrapping an oracle); else
-    its tag. Rows written before rows recorded these take them from the registry (which loads
-    torch)."""
+    """Each strategy's part in the summary: its registry tag (``registry.TAGS``), except
+    ``ceiling`` for an oracle that selects the clean samples and ``oracle`` for any other that
+    reads the clean labels. Rows too old to record their tag get the registry's (loads torch)."""
     out = {}
     for r in rows:
         if "tag" in r:
@@ -31,28 +29,25 @@ def roles(rows: list[dict]) -> dict[str, str]:
             spec = REGISTRY.get(r["strategy"].split("@")[0])
             tag = spec.tag if spec else "research"
             reads, clean_labels = bool(spec and spec.oracle), bool(spec and spec.clean_labels)
-        if tag == "oracle" and not clean_labels:
-            out[r["strategy"]] = "ceiling"
-        else:
-            out[r["strategy"]] = "oracle" if reads or tag == "oracle" else tag
+        out[r["strategy"]] = ("ceiling" if tag == "oracle" and not clean_labels
+                              else "oracle" if reads or tag == "oracle" else tag)
     return out
 
 
-def line_style(name: str, anchor_colors: dict) -> dict:
-    """How a strategy is drawn: the shipped strategy bold black, anchors and oracles in colour
-    (oracles dashed), everything else thin grey, so the comparison that matters stands out."""
+def line_style(name: str, role: str, anchor_colors: dict) -> dict:
+    """How a strategy of ``role`` (``roles``) is drawn: the shipped one bold black, those in
+    ``anchor_colors`` in colour (dashed if they read the clean labels), the rest thin grey."""
     if name == SHIPPED:
         return {"color": "black", "lw": 2.6, "zorder": 5}
     if name in anchor_colors:
-        dashed = name.startswith("oracle")
+        dashed = role in ("ceiling", "oracle")
         return {"color": anchor_colors[name], "lw": 1.6, "ls": "--" if dashed else "-", "zorder": 4}
     return {"color": "0.7", "lw": 0.9, "zorder": 2}
 
 
 def display_names(rows: list[dict]) -> list[dict]:
     """Rows as the tables show them: the scenario names its loop (``olympiad, official loop``),
-    so that no table mixes the two loops; and a strategy name run with more than one config
-    under one loop (the code changed between runs) becomes ``name@hash``."""
+    and a name run with more than one config under one loop becomes ``name@hash``."""
     rows = [{**r, "scenario": f"{r['scenario']}, {r['loop']} loop"} if r.get("loop") else r
             for r in rows]
     hashes: dict[tuple, set] = {}
@@ -63,12 +58,10 @@ def display_names(rows: list[dict]) -> list[dict]:
 
 
 def summary_table(rows: list[dict]) -> pd.DataFrame:
-    """One row per (scenario, strategy): BAC_mean over seeds and points.
-
-    Columns: ``mean``, ``ci_low`` / ``ci_high`` (bootstrap 95% interval of the mean over seeds),
-    ``worst`` (lowest seed), ``points`` (mean), ``seeds``, ``seconds`` (mean wall time of one
-    run) and ``gap_closed``: the share of the gap between the best anchor and the better of the
-    clean-sample oracles that the strategy closes (for non-anchors); ``role`` (``roles``).
+    """One row per (scenario, strategy) of BAC_mean over seeds: ``mean``, ``ci_low`` /
+    ``ci_high`` (bootstrap 95%), ``worst``, ``points``, ``seeds``, ``seconds`` (per run),
+    ``role`` (``roles``) and ``gap_closed``, the share of the gap from the best anchor to the
+    best ``ceiling`` that a strategy closes (NaN for anchors and oracles).
     """
     from noisy_select.bench.compare import bootstrap_ci
 
@@ -126,8 +119,8 @@ def markdown(table: pd.DataFrame, command: str, title: str = "Bench results") ->
 
 
 def _per_seed(rows: list[dict], scenario: str, value) -> dict[str, dict[int, np.ndarray]]:
-    """Per strategy, ``value(row) -> (epochs,)`` of each seed (rows that lack what ``value``
-    reads, such as a run's record on data without clean labels, are left out)."""
+    """Per strategy and seed, ``value(row)``: ``(epochs,)`` (rows that lack what it reads are
+    left out)."""
     out: dict[str, dict[int, np.ndarray]] = {}
     for r in rows:
         if r["scenario"] != scenario:
@@ -141,8 +134,8 @@ def _per_seed(rows: list[dict], scenario: str, value) -> dict[str, dict[int, np.
 
 
 def _same_runs(rows: list[dict], scenario: str) -> dict[str, list[str]]:
-    """Strategies whose rows on ``scenario`` are identical on every seed (the same scores and
-    history: the same selections), grouped under the first name; each name once."""
+    """Strategies whose rows on ``scenario`` have the same scores and history on every seed,
+    grouped under the first name."""
     fingerprints: dict[str, tuple] = {}
     for r in rows:
         if r["scenario"] == scenario:
@@ -156,12 +149,13 @@ def _same_runs(rows: list[dict], scenario: str) -> dict[str, list[str]]:
 
 
 def _mean_of_models(key: str):
+    """``row -> (epochs,)``: the history's ``key`` averaged over both models."""
     return lambda r: [(h[f"{key}_1"] + h[f"{key}_2"]) / 2 for h in r["history"]]
 
 
 def _informative(curves: dict[str, dict[int, np.ndarray]]) -> bool:
-    """False when a panel has nothing, or when every curve of it is one constant over two
-    epochs or more (the precision on a clean scenario); a single epoch's points are shown."""
+    """False for a panel with nothing, or one constant over two epochs or more (the precision
+    on a clean scenario)."""
     parts = [c for seeds in curves.values() for c in seeds.values()]
     values = np.concatenate(parts) if parts else np.zeros(0)
     values = values[~np.isnan(values)]
@@ -171,12 +165,9 @@ def _informative(curves: dict[str, dict[int, np.ndarray]]) -> bool:
 
 
 def figures(rows: list[dict], fig_dir: str) -> list[str]:
-    """Per scenario: validation BAC and AUC per epoch (threshold against ranking), and the
-    selection's precision per label per epoch.
-
-    Each strategy is its mean over seeds with a band from its worst to its best seed, the seed
-    count in the legend; strategies whose runs are identical are drawn once under all their
-    names; a panel where every curve is the same constant is left out.
+    """One PNG per scenario in ``fig_dir``: validation BAC and AUC, and the selection's precision
+    per label, per epoch; each strategy's mean over seeds with a worst-to-best band, identical
+    runs drawn once under all their names, constant panels left out. Returns the paths.
     """
     import matplotlib
 
@@ -208,7 +199,8 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
                 if first not in curves:
                     continue
                 # The shipped strategy's style wins when it is one of the identical names.
-                style = line_style(SHIPPED if SHIPPED in same else first, anchor_colors)
+                name = SHIPPED if SHIPPED in same else first
+                style = line_style(name, role.get(name, ""), anchor_colors)
                 seeds = np.array(list(curves[first].values()))
                 x = np.arange(1, seeds.shape[1] + 1)
                 label = f"{' = '.join(same)} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''})"
@@ -229,8 +221,8 @@ def figures(rows: list[dict], fig_dir: str) -> list[str]:
 
 
 def shipped_against_anchors(rows: list[dict]) -> str:
-    """Markdown: the shipped strategy paired with each anchor and oracle on every scenario where
-    both ran (empty when the shipped strategy is not in ``rows``)."""
+    """Markdown: the shipped strategy paired with each anchor and ceiling on every scenario where
+    both ran ("" without the shipped strategy)."""
     from noisy_select.bench import compare
 
     rows = display_names(rows)
@@ -259,8 +251,8 @@ def shipped_against_anchors(rows: list[dict]) -> str:
 
 
 def _instrumented(r: dict) -> dict | None:
-    """A row's mean over both models of the scored BAC, the BAC with BatchNorm's statistics
-    re-estimated, the best-threshold BAC and the AUC (None for rows without them)."""
+    """A row's ``bac``, ``bac_bn``, ``bac_best`` and ``auc`` on its scored split, each the mean of
+    both models (None for rows without them)."""
     s = (r.get("scores") or {}).get(r.get("scored_on", "test")) or {}
     keys = ("bac", "bac_bn", "bac_best", "auc")
     if not all(f"{k}_{m}" in s for k in keys for m in (1, 2)):
@@ -269,12 +261,8 @@ def _instrumented(r: dict) -> dict | None:
 
 
 def decomposition(rows: list[dict], reference: str = "oracle-clean") -> str:
-    """Markdown: where each strategy's BAC goes, per scenario, from the rows that record it.
-
-    ``statistics``: re-estimating BatchNorm's running statistics on the training set minus the
-    scored BAC; ``threshold``: the best threshold on the margin minus that; ``ranking``: the
-    best-threshold BAC and the AUC below ``reference``'s. Means over seeds and both models.
-    """
+    """Markdown: where each strategy's BAC goes (statistics, threshold, ranking against
+    ``reference``), per scenario, from the rows that record it ("" when none do)."""
     rows = display_names(rows)
     lines = []
     for scenario in dict.fromkeys(r["scenario"] for r in rows):
@@ -310,8 +298,8 @@ def decomposition(rows: list[dict], reference: str = "oracle-clean") -> str:
 
 def summarize(rows: list[dict], md_path: str, fig_dir: str, command: str,
               extra: str = "") -> pd.DataFrame:
-    """Write the Markdown summary (with the shipped strategy's paired comparisons, then ``extra``
-    Markdown) and the figures; returns the table."""
+    """Write the Markdown summary (table, the shipped strategy's paired comparisons, ``extra``,
+    the decomposition, the figures) and the figures; returns the table."""
     from noisy_select.files import atomic_write
 
     table = summary_table(rows)
