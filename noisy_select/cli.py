@@ -14,10 +14,12 @@ import gc
 import os
 import signal
 import sys
+from dataclasses import replace
 
 from noisy_select import __version__
-from noisy_select.config import RunConfig, options
+from noisy_select.bench.run import RunConfig, options
 from noisy_select.constants import (
+    BENCH_TAGS,
     DEFAULT_LOOP,
     DEFAULT_SCENARIO,
     EVIDENCE,
@@ -37,9 +39,10 @@ MAX_SEEDS = 10_000  # a range is counted before it is built: more runs than anyo
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from noisy_select.run import run
+    from noisy_select.bench.run import new_record_path, run
 
-    run(RunConfig(**{f.name: getattr(args, f.name) for f in options()}))
+    config = RunConfig(**{f.name: getattr(args, f.name) for f in options()})
+    run(config if config.out else replace(config, out=new_record_path(config.strategy)))
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -49,14 +52,15 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     for f in options():
         meta = dict(f.metadata)
         flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
+        default = meta.pop("cli_default", f.default)
         kwargs = {"help": meta.pop("help"), "dest": f.name, **kinds.get(meta.pop("kind", ""), {}),
                   **meta}
         if isinstance(f.default, bool):
-            # A flag turns the default around: --keep-best sets True, --no-progress False.
+            # A flag turns the default around: --force sets True, --no-progress False.
             kwargs["action"] = "store_false" if f.default else "store_true"
         elif "type" not in kwargs and f.default is not None and not isinstance(f.default, str):
             kwargs["type"] = type(f.default)
-        p.add_argument(*flags, default=f.default, **kwargs)
+        p.add_argument(*flags, default=default, **kwargs)
 
 
 def _cmd_data(args: argparse.Namespace) -> None:
@@ -156,11 +160,9 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     check_writable(args.figures, "--figures", folder=True)
     from noisy_select.strategies.registry import default_bench
 
-    specs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS), args.strategies or default_bench(),
-                       args.seeds, epochs=args.epochs, device=args.device, scale=args.scale,
-                       loop=args.loop, source=args.source, threads=args.threads,
-                       data_dir=args.data)
-    rows = sweeps.sweep(specs, args.results, jobs=args.jobs, progress=not args.no_progress,
+    configs = sweeps.plan(_scenario_names(args, BENCH_SCENARIOS),
+                          args.strategies or default_bench(), args.seeds, **_run_options_of(args))
+    rows = sweeps.sweep(configs, args.results, jobs=args.jobs, progress=not args.no_progress,
                        backend=args.backend, address=args.address)
     table = report.summarize(rows, args.summary, args.figures, args.command_line)
     print(report.markdown(table, args.command_line).split("\n", 8)[-1])
@@ -176,16 +178,20 @@ def _cmd_compare(args: argparse.Namespace) -> None:
                    (json_path, "--summary (its .json copy)", is_compare_table)],
                   [args.results], force=args.force)
     table = compare.compare_runs(
-        args.strategies, _scenario_names(args, HEADLINE_SCENARIO), args.seeds, data_dir=args.data,
-        results=args.results,
-        epochs=args.epochs, device=args.device, scale=args.scale, loop=args.loop,
-        source=args.source, threads=args.threads, jobs=args.jobs, progress=not args.no_progress,
-        backend=args.backend, address=args.address)
+        args.strategies, _scenario_names(args, HEADLINE_SCENARIO), args.seeds,
+        results=args.results, jobs=args.jobs, progress=not args.no_progress,
+        backend=args.backend, address=args.address, **_run_options_of(args))
     text = compare.markdown(table)
     print(text)
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
     atomic_write(json_path, lambda f: f.write(compare.to_json(table)))
     print(f"Wrote {args.summary} and {json_path} from the rows in {args.results}.")
+
+
+def _run_options_of(args: argparse.Namespace) -> dict:
+    """What every run of a sweep shares, as ``RunConfig`` fields."""
+    return {name: getattr(args, name)
+            for name in ("epochs", "device", "scale", "loop", "source", "threads", "data")}
 
 
 def _scenario_names(args: argparse.Namespace, default: str) -> list[str]:
@@ -372,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("bench", "scenarios x strategies x seeds, with anchors and oracles", _cmd_bench)
     p.add_argument("strategies", nargs="*", metavar="STRATEGY",
                    help="rules: registered names, mine.py, mine.py:NAME or package.module:NAME "
-                        "(default: the shipped rule, the anchors and the oracles; see "
-                        "`noisy-select strategies`)")
+                        f"(default: those tagged {', '.join(BENCH_TAGS)} in `noisy-select "
+                        "strategies`)")
     sweep_options(p, BENCH_SCENARIOS, "0,1,2")
     p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
     p.add_argument("--figures", default="results/figures", help="folder for the figures")

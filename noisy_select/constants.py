@@ -6,7 +6,8 @@ SHIPPED = "your_select_indices"  # the registered name of the rule this project 
 DEFAULT_SCENARIO = "olympiad"  # the proxy built when none is named: the competition's structure
 # The realistic scenario (docs/CALIBRATION.md): the default of compare and first in bench.
 HEADLINE_SCENARIO = "fashion-tops"
-TRAINERS = ("fixed", "robust")
+# The registry tags whose strategies `noisy-select bench` runs when none is named.
+BENCH_TAGS = ("product", "anchor", "oracle")
 # The fixed loops (competition.LOOPS): the organizers' one, which the platform runs, and the
 # seed notebook's. The organizers' is the default of run, bench and compare: it scores points.
 LOOPS = ("seed", "official")

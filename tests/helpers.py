@@ -7,13 +7,13 @@ import os
 import numpy as np
 
 from noisy_select.bench.records import make_row
-from noisy_select.bench.sweeps import RunSpec
+from noisy_select.bench.run import RunConfig, scenario_name
 
 
 def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):
     score = {"bac_1": bac_mean, "bac_2": bac_mean, "bac_mean": bac_mean, "points": 0,
              "auc_1": 0.5, "auc_2": 0.5, "size": 10}
-    row = make_row(scenario=spec.scenario, strategy=spec.strategy, seed=spec.seed,
+    row = make_row(scenario=scenario_name(spec.scenario), strategy=spec.strategy, seed=spec.seed,
                    epochs=spec.epochs, scale=spec.scale, device=spec.device,
                    described=spec.describe(), split_scores={"test": score},
                    history=[{"epoch": 1, "val_bac_1": 0.5, "val_bac_2": 0.5, "val_auc_1": 0.5,
@@ -25,7 +25,7 @@ def fake_row(spec, bac_mean=0.5, seconds=1.0, **extra):
 
 def fake_rows(seeds=(0, 1)):
     """Rows of ``all`` on ``olympiad``, one epoch, one per seed."""
-    return [fake_row(RunSpec("olympiad", "all", s, epochs=1)) for s in seeds]
+    return [fake_row(RunConfig("olympiad", "all", s, epochs=1)) for s in seeds]
 
 
 def fail_after_saves(monkeypatch, n: int, error: BaseException) -> None:

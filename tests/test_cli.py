@@ -10,6 +10,7 @@ import pytest
 from helpers import fake_row
 
 from noisy_select.bench import sweeps
+from noisy_select.bench.run import RunConfig, run
 from noisy_select.cli import build_parser, main
 
 
@@ -26,7 +27,7 @@ def test_run_end_to_end_on_a_tiny_proxy(tiny_proxy, tmp_path, capsys):
     assert _run(data, out, "--strategy", "fixed-rates") == 0
     printed = capsys.readouterr().out
     assert "offline proxy 'olympiad'" in printed
-    assert "Training with 'fixed-rates' (fixed trainer, official loop), seed 123, 1 epochs on cpu." in printed
+    assert "Training with 'fixed-rates' (official loop), seed 123, 1 epochs on cpu." in printed
     assert "epoch 1/1: validation BAC model 1" in printed and "\r" not in printed
     result = json.loads(out.read_text())
     assert result["config"]["strategy"] == "fixed-rates" and result["config"]["seed"] == 123
@@ -56,8 +57,8 @@ def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(
 
 def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
     """Same scenario, seed and strategy: the bench's in-memory batches and run's PNG files."""
-    spec = sweeps.RunSpec("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
-    row = sweeps.run_one(spec)
+    spec = RunConfig("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
+    row = run(spec)
     assert main(["run", "-d", str(tmp_path / "d"), "--scale", "0.1", "--seed", "3", "--epochs",
                  "2", "-s", "fixed-rates", "--device", "cpu", "-o", str(tmp_path / "r.json"),
                  "--no-progress"]) == 0
@@ -69,12 +70,12 @@ def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
 
 
 def test_bench_runs_start_with_fresh_state():
-    spec_clean = sweeps.RunSpec("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
-    spec_noisy = sweeps.RunSpec("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
+    spec_clean = RunConfig("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
+    spec_noisy = RunConfig("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
                                scale=0.1)
-    alone = sweeps.run_one(spec_noisy)
-    sweeps.run_one(spec_clean)
-    after = sweeps.run_one(spec_noisy)
+    alone = run(spec_noisy)
+    run(spec_clean)
+    after = run(spec_noisy)
     assert after["bac_mean"] == alone["bac_mean"] and after["selection"] == alone["selection"]
 
 
@@ -175,7 +176,7 @@ def test_ctrl_c_in_run_prints_one_line_and_writes_nothing(tiny_proxy, tmp_path, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(noisy_select.train.training, "train_models", interrupted)
+    monkeypatch.setattr(noisy_select.train.training, "run_execution_cell", interrupted)
     assert _run(tiny_proxy[0], tmp_path / "r" / "run.json", "--no-progress") == 130
     err = capsys.readouterr().err
     assert "noisy-select run: interrupted" in err and "Traceback" not in err
@@ -193,13 +194,13 @@ def test_ctrl_c_in_data_leaves_no_folder_behind(tmp_path, capsys, monkeypatch):
 def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
     calls = []
 
-    def second_interrupts(spec, progress=False):
+    def second_interrupts(spec):
         calls.append(spec)
         if len(calls) == 2:
             raise KeyboardInterrupt
         return fake_row(spec)
 
-    monkeypatch.setattr(sweeps, "run_one", second_interrupts)
+    monkeypatch.setattr(sweeps, "run", second_interrupts)
     results = tmp_path / "r.jsonl"
     assert main(["bench", "all", "fixed-rates", "--scenarios", "olympiad", "--seeds", "0",
                  "-r", str(results), "--no-progress"]) == 130
@@ -208,7 +209,7 @@ def test_ctrl_c_in_bench_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
 
 
 def test_sweep_says_its_size_before_it_starts(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: fake_row(spec))
+    monkeypatch.setattr(sweeps, "run", fake_row)
     specs = sweeps.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
     sweeps.sweep(specs[:1], str(tmp_path / "r.jsonl"), progress=False)
     sweeps.sweep(specs, str(tmp_path / "r.jsonl"))

@@ -6,11 +6,12 @@ from helpers import fake_row
 from scipy import stats
 
 from noisy_select.bench import compare, sweeps
+from noisy_select.bench.run import RunConfig
 from noisy_select.cli import main
 
 
 def _rows(values: dict[str, list[float]], scenario="olympiad"):
-    return [fake_row(sweeps.RunSpec(scenario, name, seed, epochs=1), bac_mean=v)
+    return [fake_row(RunConfig(scenario, name, seed, epochs=1), bac_mean=v)
             for name, vs in values.items() for seed, v in enumerate(vs)]
 
 

@@ -190,53 +190,6 @@ def test_a_decompression_bomb_is_one_line_naming_the_file_and_row(tmp_path, monk
         read_split(str(split))
 
 
-# Rule 6: every option is checked before any work; contradictions are refused.
-
-@pytest.mark.parametrize("text", [None, "{not json", '{"5-3": {"ce": 1}}', "{}",
-                                  '{"0-": {"ce": 0}}'])
-def test_a_bad_schedule_stops_run_before_any_work(tmp_path, capsys, text):  # case 11
-    schedule = tmp_path / "bad.json"
-    if text is not None:
-        schedule.write_text(text)
-    data = tmp_path / "p"
-    assert main(["run", "--trainer", "robust", "--schedule", str(schedule), "-d", str(data),
-                 "--epochs", "1"]) == 2
-    out = capsys.readouterr()
-    assert "Training" not in out.out and not data.exists()
-
-
-def test_the_robust_trainer_refuses_a_loop_it_ignores(tmp_path, capsys):  # case 13
-    assert main(["run", "--trainer", "robust", "--loop", "seed", "-d", str(tmp_path / "p")]) == 2
-    assert "--loop applies to --trainer fixed only" in capsys.readouterr().err
-
-
-# Rule 7: the package's trainers check what a strategy returns, as the platform would fail on it.
-
-@pytest.mark.parametrize("selected, message", [
-    ([[-1, 0], [0]], r"indices in \[0, 4\) for a batch of 4, but the strategy returned -1"),
-    ([[0, 4], [0]], r"returned 4"),
-    ([[True, False, True, True], [0]], "a bool mask"),
-    ("not a list", "Expected the strategy to return"),
-    ([[0]], "of length 1"),
-])
-def test_train_pair_refuses_what_the_loop_would_misread(selected, message):  # case 15
-    import torch
-
-    from noisy_select.errors import UsageError
-    from noisy_select.train.training import train_pair
-
-    gen = torch.Generator().manual_seed(0)
-    batches = [(torch.rand(4, 1, 28, 28, generator=gen), torch.tensor([[0], [1], [0], [1]]))]
-
-    def strategy(targets, losses):
-        return [torch.tensor(s) if isinstance(s, list) else s for s in selected] \
-            if isinstance(selected, list) else selected
-
-    with pytest.raises(UsageError, match=message):
-        train_pair(batches, batches, strategy, epochs=1, device=torch.device("cpu"), seed=0,
-                   progress=False)
-
-
 def test_the_hand_off_interpreters_end_with_their_parent(tmp_path):  # case 6
     import os
     import subprocess
@@ -313,16 +266,6 @@ def test_the_notebook_reads_the_smoke_switch_as_people_write_it(monkeypatch):  #
 
 
 # Rule 8: messages say what is wrong and what can be done about it.
-
-def test_the_size_warning_suggests_a_scale_only_where_one_applies():  # case 14
-    from noisy_select.train.training import size_warning
-
-    own = size_warning(200, 1, scale=None)  # a folder of the user's own data
-    full = size_warning(200, 1, scale=1.0)  # a proxy at full size already
-    assert "--epochs" in own and "--scale" not in own
-    assert "--epochs" in full and "--scale" not in full
-    assert "--scale 0.18 with 6 epochs" in size_warning(300, 2, scale=0.1)
-
 
 def test_an_empty_results_file_is_a_data_problem(tmp_path, capsys):  # case 14
     empty = tmp_path / "empty.jsonl"

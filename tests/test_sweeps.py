@@ -7,17 +7,18 @@ import torch
 from helpers import fake_row, fake_rows
 
 from noisy_select.bench import sweeps
+from noisy_select.bench.run import RunConfig, run
 from noisy_select.cli import main
 
 
 def test_sweep_resumes_without_rerunning_finished_runs(tmp_path, monkeypatch):
     calls = []
 
-    def fake_run(spec, progress=False):
+    def fake_run(spec):
         calls.append(spec.key())
         return fake_row(spec)
 
-    monkeypatch.setattr(sweeps, "run_one", fake_run)
+    monkeypatch.setattr(sweeps, "run", fake_run)
     out = str(tmp_path / "r.jsonl")
     specs = sweeps.plan(["olympiad"], ["all", "fixed-rates"], [0, 1], epochs=1)
     sweeps.sweep(specs[:3], out, progress=False)
@@ -85,12 +86,12 @@ def test_both_loops_in_one_results_file_are_kept_apart(tmp_path, capsys):
 
 
 def test_a_changed_config_is_run_again_not_skipped(tmp_path, monkeypatch):
-    spec = sweeps.RunSpec("olympiad", "fixed-rates", 0, epochs=1)
+    spec = RunConfig("olympiad", "fixed-rates", 0, epochs=1)
     stale = {**fake_row(spec), "config_hash": "0123456789ab"}
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(stale) + "\n")
     ran = []
-    monkeypatch.setattr(sweeps, "run_one", lambda s, progress=False: ran.append(s) or fake_row(s))
+    monkeypatch.setattr(sweeps, "run", lambda s: ran.append(s) or fake_row(s))
     sweeps.sweep([spec], str(results), progress=False)
     assert ran == [spec]
 
@@ -103,7 +104,7 @@ def test_a_truncated_last_line_is_skipped_and_its_run_is_run_again(tmp_path, cap
                  "--figures", str(tmp_path / "f")]) == 0
     assert "line 2: skipped a truncated last row" in capsys.readouterr().err
     ran = []
-    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: ran.append(spec) or
+    monkeypatch.setattr(sweeps, "run", lambda spec: ran.append(spec) or
                         rows[spec.seed])
     specs = sweeps.plan(["olympiad"], ["all"], [0, 1], epochs=1)
     out = sweeps.sweep(specs, str(results), progress=False)
@@ -115,7 +116,7 @@ def test_a_complete_last_row_without_its_newline_is_kept(tmp_path, monkeypatch):
     rows = fake_rows()
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps(rows[0]))
-    monkeypatch.setattr(sweeps, "run_one", lambda spec, progress=False: rows[spec.seed])
+    monkeypatch.setattr(sweeps, "run", lambda spec: rows[spec.seed])
     sweeps.sweep(sweeps.plan(["olympiad"], ["all"], [0, 1], epochs=1), str(results), progress=False)
     assert [r["seed"] for r in sweeps.read_results(str(results))] == [0, 1]
 
@@ -131,8 +132,8 @@ def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
 
 
 def test_the_same_run_twice_gives_identicalfake_rows():
-    spec = sweeps.RunSpec("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
-    first, second = sweeps.run_one(spec), sweeps.run_one(spec)
+    spec = RunConfig("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
+    first, second = run(spec), run(spec)
     for key in ("scores", "history", "selection", "config_hash", "data"):
         assert first[key] == second[key]
 

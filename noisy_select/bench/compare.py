@@ -13,6 +13,7 @@ import json
 
 import numpy as np
 
+from noisy_select.constants import DEFAULT_LOOP
 from noisy_select.errors import UsageError
 
 RESAMPLES = 10_000
@@ -85,29 +86,29 @@ def compare(rows: list[dict], strategies: list[str], scenarios: list[str],
 
 
 def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], *,
-                 results: str, epochs: int, device: str = "auto", scale: float = 1.0,
-                 loop: str = "official", source: str | None = None, threads: int = 1,
-                 data_dir: str | None = None, jobs: int = 1, progress: bool = True,
-                 bar: bool | None = None, **backend) -> list[dict]:
-    """Run what ``results`` lacks of strategies x scenarios x seeds (resumable), then compare
-    every strategy with the first, per scenario (and on ``data_dir``, a folder of one's own
-    data, when given), on those seeds."""
+                 results: str, jobs: int = 1, progress: bool = True, bar: bool | None = None,
+                 backend: str = "pool", address: str | None = None, **options) -> list[dict]:
+    """Run what ``results`` lacks of strategies x scenarios x seeds (resumable; ``options``:
+    the ``RunConfig`` fields every run shares, ``data`` a folder of one's own), then compare
+    every strategy with the first, per scenario, on those seeds."""
     from noisy_select.bench import sweeps
     from noisy_select.bench.records import pinned, rule_name
+    from noisy_select.bench.run import scenario_name
 
     if len(strategies) < 2:
         raise UsageError(f"Expected at least two strategies to compare, but got {strategies}.")
-    sweeps.check_backend(jobs=jobs, **backend)
+    sweeps.check_backend(jobs=jobs, backend=backend, address=address)
     # As the rows name them: a file given twice (mine.py, ./mine.py) is one strategy.
     named = [rule_name(pinned(s)) for s in strategies]
     if len(set(named)) < len(named):
         raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
-    specs = sweeps.plan(scenarios, strategies, seeds, epochs=epochs, device=device, scale=scale,
-                       loop=loop, source=source, threads=threads, data_dir=data_dir)
-    rows = sweeps.sweep(specs, results, jobs=jobs, progress=progress, bar=bar, **backend)
+    configs = sweeps.plan(scenarios, strategies, seeds, **options)
+    rows = sweeps.sweep(configs, results, jobs=jobs, progress=progress, bar=bar, backend=backend,
+                        address=address)
     wanted = set(seeds)
-    names = list(dict.fromkeys(s.scenario for s in specs))
-    return compare([r for r in rows if r["seed"] in wanted], named, names, loop)
+    names = list(dict.fromkeys(scenario_name(c.scenario) for c in configs))
+    return compare([r for r in rows if r["seed"] in wanted], named, names,
+                   options.get("loop", DEFAULT_LOOP))
 
 
 def markdown(table: list[dict]) -> str:

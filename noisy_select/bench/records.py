@@ -15,78 +15,48 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import asdict
 
 from noisy_select.errors import DataError
 
 SCHEMA = 2
-ROBUST_PREFIX = "robust:"
 KEY_FIELDS = ("scenario", "strategy", "loop", "seed", "epochs", "scale", "config_hash")
 NUMBER_FIELDS = ("bac_1", "bac_2", "bac_mean", "points")
 REQUIRED_FIELDS = ("schema", *KEY_FIELDS, *NUMBER_FIELDS)
 
 
-def split_trainer(name: str) -> tuple[str, str]:
-    """``"robust:adaptive"`` -> ``("robust", "adaptive")``; a plain name -> ``("fixed", name)``."""
-    if name.startswith(ROBUST_PREFIX):
-        return "robust", name[len(ROBUST_PREFIX):]
-    return "fixed", name
-
-
 def pinned(name: str) -> str:
-    """``name`` (``robust:`` prefix kept) with a rule of one's own pinned to its file's hash
-    (``registry.canonical``): what a planned run carries."""
+    """``name`` with a rule of one's own pinned to its file's hash (``registry.canonical``):
+    what a planned run carries."""
     from noisy_select.strategies.registry import canonical
 
-    trainer, rule = split_trainer(name)
-    return f"{ROBUST_PREFIX if trainer == 'robust' else ''}{canonical(rule)}"
+    return canonical(name)
 
 
 def rule_name(name: str) -> str:
     """How a row names strategy ``name``: registered names as they are, a rule of one's own as
-    ``file:<stem>.<NAME>@<hash>`` (``robust:`` prefix kept)."""
+    ``file:<stem>.<NAME>@<hash>``. (Rows of the robust trainer that left the package, in
+    docs/history/, name theirs ``robust:<name>``.)"""
     from noisy_select.strategies import own
     from noisy_select.strategies.registry import get_spec
 
-    trainer, rule = split_trainer(name)
-    if not own.is_own(rule):
-        return name
-    return f"{ROBUST_PREFIX if trainer == 'robust' else ''}{get_spec(rule).name}"
+    return get_spec(name).name if own.is_own(name) else name
 
 
-def trainer_config(trainer: str, epochs: int, *, loop: str = "official", keep_best: bool = False,
-                   schedule: dict | str | None = None) -> dict:
-    """Everything that defines the trainer of a run, defaults included; ``loop`` (the fixed
-    trainer's: ``"official"`` or ``"seed"``) is part of it, so it is part of the config hash."""
+def describe(strategy: str, epochs: int, *, loop: str = "official") -> dict:
+    """``strategy`` under the fixed ``loop`` as the row records it: ``trainer``,
+    ``strategy_config``, ``trainer_config`` (everything that defines the loop, defaults
+    included) and their ``config_hash``, so a changed strategy or loop is run again."""
     from noisy_select import competition
-
-    if trainer == "fixed":
-        return {"name": "fixed", "loop": loop, "epochs": epochs, "optimizer": "AdamW",
-                "lr": competition.LEARNING_RATE, "weight_decay": competition.WEIGHT_DECAY,
-                "batch_size": competition.BATCH_SIZE}
-    from noisy_select.train.robust import DEFAULT_SCHEDULE, RobustConfig
-
-    if isinstance(schedule, str):
-        with open(schedule) as f:
-            schedule = json.load(f)
-    return {"name": "robust", **asdict(RobustConfig(epochs=epochs, keep_best=keep_best)),
-            "schedule": schedule or DEFAULT_SCHEDULE}
-
-
-def describe(strategy: str, epochs: int, **trainer_options) -> dict:
-    """``strategy`` (``robust:<name>`` for the robust trainer) as the row records it:
-    ``trainer``, ``strategy_config``, ``trainer_config`` and their ``config_hash``."""
     from noisy_select.strategies.registry import config_hash, get_spec, resolved_config
 
-    trainer, name = split_trainer(strategy)
-    strategy_config = resolved_config(name)
-    trainer_cfg = trainer_config(trainer, epochs, **trainer_options)
-    spec = get_spec(name, moved=True)
-    tag = spec.tag if trainer == "fixed" else "research"  # the robust trainer
-    return {"trainer": trainer, "loop": trainer_cfg.get("loop"), "tag": tag,
-            "reads_clean_labels": spec.oracle,
-            "strategy_config": strategy_config,
-            "trainer_config": trainer_cfg, "config_hash": config_hash(strategy_config, trainer_cfg)}
+    strategy_config = resolved_config(strategy)
+    trainer_config = {"name": "fixed", "loop": loop, "epochs": epochs, "optimizer": "AdamW",
+                      "lr": competition.LEARNING_RATE, "weight_decay": competition.WEIGHT_DECAY,
+                      "batch_size": competition.BATCH_SIZE}
+    spec = get_spec(strategy, moved=True)
+    return {"trainer": "fixed", "loop": loop, "tag": spec.tag, "reads_clean_labels": spec.oracle,
+            "strategy_config": strategy_config, "trainer_config": trainer_config,
+            "config_hash": config_hash(strategy_config, trainer_config)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -127,9 +97,7 @@ def scores(models, loader, device, train_loader=None) -> dict:
 
 
 def _num_samples(loader) -> int:
-    """Samples behind a loader without iterating it again (a DataLoader or an InMemoryLoader)."""
-    if hasattr(loader, "dataset"):
-        return len(loader.dataset)
+    """Samples behind a ``training.InMemoryLoader`` without iterating it again."""
     return sum(len(y) for _, y in loader.batches)
 
 

@@ -1,11 +1,8 @@
-"""`noisy-select bench`: scenarios x strategies x seeds through the fixed loop, in memory.
+"""`noisy-select bench`: scenarios x strategies x seeds, each run a ``RunConfig`` (``bench.run``).
 
-Each run is a pure function of (scenario, strategy, seed, epochs, device, scale): the seed
-draws the scenario's data and seeds the models. Runs use the competition's ``train`` with
-identical semantics; images are decoded once into tensors instead of per epoch, which gives
-the same batches in the same order and the same random draws (``training.InMemoryLoader``).
-Results are appended as one JSON line per run (``records``), so a sweep can be resumed; a
-run whose strategy or trainer config changed is run again.
+Each run is a pure function of its config: the seed draws the scenario's data and seeds the
+models. Results are appended as one JSON line per run (``records``), so a sweep can be
+resumed; a run whose strategy or loop config changed is run again.
 """
 
 from __future__ import annotations
@@ -21,123 +18,23 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import replace
 
-import torch
 from tqdm import tqdm
 
 from noisy_select.bench.records import (
     check_results_file,
-    describe,
     end_with_newline,
-    make_row,
     pinned,
     read_results,
     row_key,
-    rule_name,
-    scores,
-    split_trainer,
     unique_rows,
 )
-from noisy_select.competition import BATCH_SIZE
-from noisy_select.constants import NUM_EPOCHS
+from noisy_select.bench.run import FOLDER, RunConfig, check_config, run, scenario_name
 from noisy_select.data import scenarios, sources
-from noisy_select.environment import environment, resolve_device
 from noisy_select.errors import DataError, UsageError
-from noisy_select.strategies.registry import MOVED, get_spec, make_strategy
-from noisy_select.train.diagnostics import BatchTracker, SelectionRecorder
-from noisy_select.train.training import size_warning, tensor_batches, train_models
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    scenario: str
-    strategy: str  # a rule spec (records.pinned), or robust:<spec> for the robust trainer
-    seed: int  # draws the scenario's data (split and noise) and seeds the models
-    epochs: int = NUM_EPOCHS
-    device: str = "auto"
-    scale: float = 1.0  # shrinks every split (tests)
-    loop: str = "official"  # competition.LOOPS: the organizers' loop (the platform's) or the seed's
-    source: str | None = None  # where the image source's files are (same images wherever found)
-    threads: int = 1  # torch's intra-op threads for the run (recorded in its environment)
-    scenario_file: str | None = None  # a scenario file's path (``scenario`` is then its name)
-    data_dir: str | None = None  # a folder of the official layout (``scenario``: folder:<name>@<hash>)
-
-    def describe(self) -> dict:
-        if split_trainer(self.strategy)[0] == "robust":
-            return describe(self.strategy, self.epochs)
-        return describe(self.strategy, self.epochs, loop=self.loop)
-
-    @property
-    def name(self) -> str:
-        """The strategy as its row names it (``records.rule_name``)."""
-        return rule_name(self.strategy)
-
-    def key(self) -> tuple:
-        """What makes two runs the same run: the row's ``KEY_FIELDS``."""
-        described = self.describe()
-        return (self.scenario, self.name, described["loop"], self.seed, self.epochs,
-                self.scale, described["config_hash"])
-
-
-def run_one(spec: RunSpec, progress: bool = False) -> dict:
-    """Train and score one (scenario, strategy, seed); returns the result row.
-
-    ``robust:<strategy>`` trains with ``robust.train_robust`` (default schedule, teachers
-    scored) and ``<strategy>`` choosing the supervised samples; other names use the fixed loop.
-    The same scenario, seed and strategy through ``noisy-select run`` give the same scores.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(spec.threads)
-    try:
-        return _run_one(spec, progress)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _run_one(spec: RunSpec, progress: bool) -> dict:
-    trainer, strategy_name = split_trainer(spec.strategy)
-    strategy_spec = get_spec(strategy_name)
-    device = resolve_device(spec.device)
-    splits, data_record = _splits(spec)
-    train_split = splits["train"]
-    batches = tensor_batches(train_split, device, clean_labels=strategy_spec.clean_labels)
-    clean = list(torch.from_numpy(train_split.clean).to(device).split(BATCH_SIZE))
-    tracker = BatchTracker(batches, clean)
-    recorder = SelectionRecorder(make_strategy(strategy_name, clean_fn=tracker.clean), tracker)
-    scored = {name: tensor_batches(split, device) for name, split in splits.items()
-              if name != "train"}
-
-    start = time.perf_counter()
-    models, history, extra = train_models(trainer, tracker, scored["val"], recorder,
-                                          epochs=spec.epochs,
-                                          device=device, seed=spec.seed, loop=spec.loop,
-                                          progress=progress,
-                                          on_epoch_end=lambda row: recorder.end_epoch(row["epoch"]))
-    seconds = time.perf_counter() - start
-    scored_on = "test" if "test" in scored else "val"  # the headline: also how it lost points
-    return make_row(
-        scenario=spec.scenario, strategy=spec.name, seed=spec.seed, epochs=spec.epochs,
-        scale=spec.scale, device=spec.device, described=spec.describe(),
-        split_scores={name: scores(models, loader, device,
-                                   batches.batches if name == scored_on else None)
-                      for name, loader in scored.items()},
-        history=history, selection=recorder.epochs, seconds=seconds, data=data_record,
-        environment=environment(device), extra=extra)
-
-
-def _splits(spec: RunSpec) -> tuple[dict, dict]:
-    """The run's splits (train, val and test) and what its row records about them: a built
-    scenario's manifest, or a folder as ``noisy-select run`` records it, with its content hash."""
-    if spec.data_dir is not None:
-        from noisy_select.data import folders
-
-        splits = folders.check_splits(spec.data_dir)
-        return splits, {**folders.data_record(spec.data_dir),
-                        "content_hash": folders.content_hash(spec.data_dir)}
-    built = scenarios.build(spec.scenario_file or spec.scenario, spec.seed, scale=spec.scale,
-                            source_dir=spec.source)
-    return built.splits, {"kind": "scenario", **built.manifest()}
+from noisy_select.strategies.registry import MOVED, get_spec
+from noisy_select.train.training import size_warning
 
 
 def _worker_init(parent: int) -> None:
@@ -193,78 +90,71 @@ def results_lock(path: str) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], *,
-         epochs: int = NUM_EPOCHS, device: str = "auto", scale: float = 1.0,
-         loop: str = "official", source: str | None = None, threads: int = 1,
-         data_dir: str | None = None) -> list[RunSpec]:
+def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int], **options
+         ) -> list[RunConfig]:
     """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
-    image sources the scenarios need found (``DataError`` when one is missing).
+    image sources the scenarios need found (``DataError`` when one is missing). ``options``
+    are the ``RunConfig`` fields every run shares (a sweep runs on one thread by default).
 
-    ``data_dir``, a folder of the official layout, is one more scenario: its data is fixed, so
+    ``data``, a folder of the official layout, is one more scenario: its data is fixed, so
     its seeds seed the models only; it is scored on its val split (which must be clean: the
     loop never sees it) and on a test split if it has one. Strategies that read clean labels
     cannot run on it.
     """
-    from noisy_select.competition import LOOPS
-
+    base = RunConfig(**{"threads": 1, **options, "data": None, "progress": False})
     # A name or seed given twice is one run (its rows would share one key).
     scenario_names = list(dict.fromkeys(scenario_names))
-    strategy_names = list(dict.fromkeys(strategy_names))
     seeds = list(dict.fromkeys(seeds))
-    if not scenario_names and data_dir is None:
+    if not scenario_names and options.get("data") is None:
         raise UsageError("Expected at least one scenario in --scenarios (or a --data folder), "
                          "but got none.")
     # Checked (a rule of one's own: loaded and tried) and pinned to its file's version.
     strategy_names = list(dict.fromkeys(pinned(name) for name in strategy_names))
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
-    if epochs < 1:
-        raise UsageError(f"Expected `epochs` >= 1, but got {epochs}.")
-    if loop not in LOOPS:
-        raise UsageError(f"Expected `loop` in {LOOPS}, but got {loop!r}.")
-    if threads < 1:
-        raise UsageError(f"Expected `threads` >= 1, but got {threads}.")
+    check_config(base)
     if any(r.source == "fashion" for r in recipes.values()):
-        source = sources.find_fashion(source)
-    files = {n: os.path.abspath(n) for n in scenario_names if scenarios.is_scenario_file(n)}
-    specs = [RunSpec(recipes[sc].name, st, seed, epochs, device, scale, loop, source, threads,
-                     files.get(sc))
-             for sc in scenario_names for seed in seeds for st in strategy_names]
-    if data_dir is not None:
-        specs += _folder_specs(data_dir, strategy_names, seeds, epochs=epochs, device=device,
-                               loop=loop, threads=threads)
-    return specs
+        base = replace(base, source=sources.find_fashion(base.source))
+    configs = [replace(base, scenario=os.path.abspath(sc) if scenarios.is_scenario_file(sc)
+                       else sc, strategy=st, seed=seed)
+               for sc in scenario_names for seed in seeds for st in strategy_names]
+    if options.get("data") is not None:
+        configs += _folder_configs(replace(base, data=options["data"]), strategy_names, seeds)
+    return configs
 
 
-def _warn_if_too_small(todo: list[RunSpec]) -> None:
+def _warn_if_too_small(todo: list[RunConfig]) -> None:
     """One line per scenario, scale and epochs of ``todo`` too small to learn anything."""
-    for name, file, scale, epochs in dict.fromkeys(
-            (s.scenario, s.scenario_file, s.scale, s.epochs) for s in todo if s.data_dir is None):
-        recipe = scenarios.get_scenario(file or name)
+    for scenario, scale, epochs in dict.fromkeys(
+            (c.scenario, c.scale, c.epochs) for c in todo if c.data is None):
+        recipe = scenarios.get_scenario(scenario)
         warning = size_warning(round(recipe.train_size * scale), epochs, scale)
         if warning:
-            print(f"{name}: {warning}", file=sys.stderr)
+            print(f"{recipe.name}: {warning}", file=sys.stderr)
 
 
-def _folder_specs(data_dir: str, strategy_names: list[str], seeds: list[int], **options
-                  ) -> list[RunSpec]:
+def _folder_configs(base: RunConfig, strategy_names: list[str], seeds: list[int]
+                    ) -> list[RunConfig]:
     """The runs of a sweep on a folder of the official layout, checked first."""
     from noisy_select.data import folders
 
+    data_dir = str(base.data)
     state = folders.folder_state(data_dir)
     if state.kind not in ("data", "proxy"):
         raise DataError(f"Expected {data_dir} to hold train/ and val/ with their labels (the "
                         "official layout), but it does not; nothing was run.")
-    readers = [n for n in strategy_names if get_spec(split_trainer(n)[1]).oracle]
+    readers = [n for n in strategy_names if get_spec(n).oracle]
     if readers:
         raise UsageError(f"Strategies {readers} read the clean labels, which data of your own "
                          "does not have; drop them for -d.")
     folders.check_splits(data_dir)  # bad data (a val split of one class, say) stops here
-    name = f"folder:{os.path.basename(os.path.abspath(data_dir))}@{folders.content_hash(data_dir)[:8]}"
-    return [RunSpec(name, st, seed, scale=1.0, data_dir=os.path.abspath(data_dir), **options)
+    name = f"{FOLDER}{os.path.basename(os.path.abspath(data_dir))}@" \
+           f"{folders.content_hash(data_dir)[:8]}"
+    return [replace(base, scenario=name, strategy=st, seed=seed, scale=1.0,
+                    data=os.path.abspath(data_dir))
             for seed in seeds for st in strategy_names]
 
 
-def _estimate(rows: list[dict], todo: list[RunSpec]) -> float | None:
+def _estimate(rows: list[dict], todo: list[RunConfig]) -> float | None:
     """Seconds ``todo`` should take on one process, each run at the mean of the rows of its
     scenario and scale in ``rows`` (of all rows where it has none); None without any."""
     seconds: dict[tuple, list[float]] = {}
@@ -275,7 +165,7 @@ def _estimate(rows: list[dict], todo: list[RunSpec]) -> float | None:
     if not seconds:
         return None
     mean = {k: sum(v) / len(v) for k, v in seconds.items()}
-    return sum(mean.get((s.scenario, s.scale), mean[()]) for s in todo)
+    return sum(mean.get((scenario_name(c.scenario), c.scale), mean[()]) for c in todo)
 
 
 BACKENDS = ("pool", "ray")
@@ -292,16 +182,16 @@ def check_backend(*, jobs: int = 1, backend: str = "pool", address: str | None =
         raise UsageError("--address applies to --backend ray only.")
 
 
-def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
+def _run_pool(todo: list[RunConfig], jobs: int) -> Iterator[dict]:
     """Rows of ``todo`` as they finish, in this process (``jobs == 1``) or a process pool."""
     if jobs <= 1:
         for spec in todo:
-            yield run_one(spec)
+            yield run(spec)
         return
     ctx = multiprocessing.get_context("spawn")  # safe with CUDA, unlike fork
     pool = ProcessPoolExecutor(jobs, ctx, _worker_init, (os.getpid(),))
     try:
-        futures = [pool.submit(run_one, s) for s in todo]
+        futures = [pool.submit(run, s) for s in todo]
         for future in as_completed(futures):
             yield future.result()
     except BaseException:
@@ -317,8 +207,8 @@ def _run_pool(todo: list[RunSpec], jobs: int) -> Iterator[dict]:
     pool.shutdown()
 
 
-def _ray_task(spec: RunSpec) -> dict:
-    return run_one(spec)  # Ray gives each task one CPU: use --threads 1 (the default)
+def _ray_task(spec: RunConfig) -> dict:
+    return run(spec)  # Ray gives each task one CPU: use --threads 1 (the default)
 
 
 def connect_ray(address: str | None, jobs: int):
@@ -359,7 +249,7 @@ def connect_ray(address: str | None, jobs: int):
     return ray
 
 
-def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
+def _run_ray(ray, todo: list[RunConfig], address: str | None) -> Iterator[dict]:
     """Rows of ``todo`` as they finish, one Ray task per run (``ray``: ``connect_ray``)."""
     task = ray.remote(num_cpus=1)(_ray_task)
     pending = [task.remote(spec) for spec in todo]
@@ -376,15 +266,15 @@ def _run_ray(ray, todo: list[RunSpec], address: str | None) -> Iterator[dict]:
             ray.shutdown()
 
 
-def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, backend: str,
+def _sweep_locked(specs: list[RunConfig], out: str, *, jobs: int, progress: bool, backend: str,
                   address: str | None, bar: bool | None = None) -> None:
     rows = check_results_file(out)
     done = {row_key(r) for r in rows}
     todo = [s for s in specs if s.key() not in done]
     for spec in todo:  # a name that moved to research/ reads its old rows, and runs nothing
-        moved = MOVED.get(split_trainer(spec.strategy)[1])
+        moved = MOVED.get(spec.strategy)
         if moved is not None:
-            raise UsageError(f"{moved.message} ({out} lacks its run {spec.scenario}, seed "
+            raise UsageError(f"{moved.message} ({out} lacks its run {scenario_name(spec.scenario)}, seed "
                              f"{spec.seed}.)")
     ray = connect_ray(address, jobs) if backend == "ray" and todo else None
     if len(specs) > len(todo):
@@ -414,7 +304,7 @@ def _sweep_locked(specs: list[RunSpec], out: str, *, jobs: int, progress: bool, 
     runs.close()
 
 
-def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = True,
+def sweep(specs: list[RunConfig], out: str, *, jobs: int = 1, progress: bool = True,
           backend: str = "pool", address: str | None = None, bar: bool | None = None
           ) -> list[dict]:
     """Run the specs not already in ``out`` (resume), appending each result as it finishes.
@@ -432,3 +322,7 @@ def sweep(specs: list[RunSpec], out: str, *, jobs: int = 1, progress: bool = Tru
                       bar=bar)
     wanted = {s.key() for s in specs}
     return unique_rows([r for r in read_results(out) if row_key(r) in wanted], out)
+
+
+# The name before issue 29, kept only until tests/test_report.py builds a ``RunConfig``.
+RunSpec = RunConfig

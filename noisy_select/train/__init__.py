@@ -1,7 +1,5 @@
-"""Training a pair of networks: both fixed loops, evaluation, and what a run records.
+"""Training a pair of networks: either fixed loop, evaluation, and what a run records.
 
-``training`` runs a pair with the competition's loops (``competition``); ``evaluation`` scores
-a model (BAC and AUC); ``diagnostics`` records the selections; ``robust`` is the second seed's
-trainer (schedule, mean teacher, mixup) for users with their own loop, outside the
-competition's path.
+``training`` runs a notebook's execution cell with either loop of ``competition`` on tensor
+batches; ``evaluation`` scores a model (BAC and AUC); ``diagnostics`` records the selections.
 """

@@ -1,4 +1,12 @@
-"""A robust trainer beyond the fixed loop: phase schedule, mean teacher and mixup.
+"""Research: a robust trainer beyond the fixed loop (phase schedule, mean teacher, mixup).
+
+Formerly ``noisy_select.train.robust`` and ``noisy-select run --trainer robust``; it left the
+package without rows on ``fashion-tops`` to keep it (issue 29). Its only rows, ``robust:<rule>``,
+are in ``docs/history/bench-schema1.jsonl``. Run it on a data folder with any rule::
+
+    python research/robust.py -d data -s fixed-rates --epochs 6 [--schedule s.json] [--keep-best]
+
+or import ``train_robust`` (``runpy.run_path("research/robust.py")``) into a loop of your own.
 
 The classification analogue of the second seed's noise-robust training (iSeparate's label-noise
 recipe for music source separation):
@@ -13,14 +21,16 @@ recipe for music source separation):
 Each epoch records validation BAC of students and teachers and the share of validation samples
 on which teacher and student disagree, the seed's instability watch. ``keep_best`` restores the
 weights of the best epoch by validation BAC (off by default, so that comparisons with the fixed
-loop stay fair; results say when it was on).
+loop stay fair; the record says when it was on).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -40,7 +50,7 @@ from noisy_select.competition import (
     predict_and_evaluate,
     seed_everything,
 )
-from noisy_select.errors import UsageError
+from noisy_select.errors import DataError, UsageError
 from noisy_select.train.evaluation import evaluate
 
 TERMS = ("supervised", "mixup", "teacher")
@@ -255,3 +265,55 @@ def train_robust(train_loader: Iterable, val_loader: Iterable, strategy: SelectI
             model.load_state_dict(state)
     return {"models": tuple(chosen), "history": history,
             "best_epoch": best[1] if config.keep_best and best is not None else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train a pair with ``train_robust`` on a data folder and print (and write) its scores."""
+    from dataclasses import asdict
+
+    from noisy_select.bench.records import scores
+    from noisy_select.data.folders import check_splits
+    from noisy_select.environment import resolve_device
+    from noisy_select.strategies.registry import make_strategy
+    from noisy_select.train.training import tensor_batches
+
+    parser = argparse.ArgumentParser(prog="python research/robust.py", description=__doc__.split(
+        "\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-d", "--data", default="data", help="folder of the official layout")
+    parser.add_argument("-s", "--strategy", default="fixed-rates", help="the selection rule")
+    parser.add_argument("--epochs", type=int, default=NUM_EPOCHS, help="epochs")
+    parser.add_argument("--seed", type=int, default=123, help="seeds the models")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--schedule", default=None, help="JSON file of the phase schedule")
+    parser.add_argument("--keep-best", action="store_true",
+                        help="keep the best epoch by validation BAC")
+    parser.add_argument("-o", "--out", default=None, help="JSON file for the scores and history")
+    args = parser.parse_args(argv)
+    try:
+        config = RobustConfig(epochs=args.epochs, keep_best=args.keep_best)
+        parse_schedule(args.schedule or DEFAULT_SCHEDULE, args.epochs)  # before any work
+        device = resolve_device(args.device)
+        splits = check_splits(args.data)
+        loaders = {name: tensor_batches(split, device) for name, split in splits.items()}
+        out = train_robust(loaders["train"], loaders["val"], make_strategy(args.strategy),
+                           device=device, seed=args.seed, config=config, schedule=args.schedule,
+                           progress=False)
+    except (UsageError, DataError) as err:
+        print(f"robust: error: {err}", file=sys.stderr)
+        return 2
+    result = {"strategy": args.strategy, "seed": args.seed, "robust_config": asdict(config),
+              "schedule": args.schedule or DEFAULT_SCHEDULE,
+              "best_epoch": out["best_epoch"], "history": out["history"],
+              "scores": {name: scores(out["models"], loader, device)
+                         for name, loader in loaders.items() if name != "train"}}
+    for name, r in result["scores"].items():
+        print(f"{name}: BAC model 1 {r['bac_1']:.4f}, model 2 {r['bac_2']:.4f}, "
+              f"mean {r['bac_mean']:.4f}")
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
