@@ -436,7 +436,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised as an exception so that clean-up code runs as for Ctrl-C."""
 
 
-def _raise_terminated(signum, frame) -> None:
+def _raise_terminated(_signum, _frame) -> None:
     raise Terminated()
 
 

@@ -181,8 +181,7 @@ def _read_data(config: RunConfig, say) -> tuple[dict, str | None, float | None, 
     from noisy_select.data import ensure
 
     if config.scale != 1.0 and folders.folder_state(config.data).kind in ("data", "proxy"):
-        built = (folders.read_manifest(config.data) or {}).get("scale")
-        if built != config.scale:
+        if (folders.read_manifest(config.data) or {}).get("scale") != config.scale:
             raise UsageError(f"--scale applies only to a proxy this run builds, but {config.data} "
                              "holds data already; drop --scale, or pass a new --data folder.")
     ensure.ensure_data(config.data, config.scenario, config.seed, scale=config.scale,
@@ -190,7 +189,7 @@ def _read_data(config: RunConfig, say) -> tuple[dict, str | None, float | None, 
     say(folders.describe_data(config.data))
     splits = folders.check_splits(config.data)  # bad data stops here, before training
     manifest = folders.read_manifest(config.data)
-    return (splits, manifest and manifest["scenario"]["name"],
+    return (splits, manifest["scenario"]["name"] if manifest else None,
             manifest.get("scale", 1.0) if manifest else None, folders.data_record(config.data),
             manifest is not None)
 

@@ -126,7 +126,7 @@ def _warn_if_too_small(todo: list[RunConfig]) -> None:
     """One line per scenario, scale and epochs of ``todo`` too small to learn anything."""
     for scenario, scale, epochs in dict.fromkeys(
             (c.scenario, c.scale, c.epochs) for c in todo if c.data is None):
-        recipe = scenarios.get_scenario(scenario)
+        recipe = scenarios.get_scenario(str(scenario))  # plan names one for every run
         warning = size_warning(round(recipe.train_size * scale), epochs, scale)
         if warning:
             print(f"{recipe.name}: {warning}", file=sys.stderr)
