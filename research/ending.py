@@ -11,11 +11,10 @@ AdamW still steps on a zero gradient, so the weights coast on the optimiser's mo
 decays by ``beta1 = 0.9`` a step. Either way the full-batch forward pass of every step goes on
 refreshing the statistics, now on (nearly) fixed weights.
 
-``EndOfTraining`` wraps a strategy: it passes every call through, except the last ``window``
-calls of the run, and optionally the short last batch of every epoch, which get an empty
-selection. The run's length is ``epochs`` (the competition's constant 6, a parameter, never
-read from the notebook) times the epoch length, which the first epoch tells: its short last
-batch, or its first batch's labels coming round again (``base.EpochCounter``).
+``EndOfTraining`` wraps a rule: it passes every call through, except the last ``window`` calls
+of the run, and optionally the short last batch of every epoch, which get an empty selection.
+The run's length is ``epochs`` (the competition's 6, a parameter, never read from the notebook)
+times the epoch length, which the first epoch tells (``base.EpochCounter``).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from noisy_select.strategies.anchors import ClassWiseCoTeaching
-from noisy_select.strategies.base import EPOCHS, EpochCounter, Strategy, no_selection
+from noisy_select.strategies.base import EPOCHS, Strategy, no_selection
 
 
 class EndOfTraining(Strategy):
@@ -32,16 +31,18 @@ class EndOfTraining(Strategy):
     Parameters
     ----------
     inner : callable
-        The strategy that selects outside the window (``reset()`` with this one, where it has it).
+        The rule that selects outside the window (``reset()`` with this one, where it has it).
     window : int, default 50
         How many of the run's last calls select nothing (0: none). Until the epoch length is
-        known (during the first epoch) no call is in the window.
+        settled (the first epoch's short last batch) no call is in the window.
     short_batch : bool, default False
         Also select nothing on each epoch's short last batch (its statistics rest on a few
         samples).
     epochs : int, default 6
         The number of epochs of the run (the competition trains 6).
     """
+
+    counts_epochs = True
 
     def __init__(self, inner, *, window: int = 50, short_batch: bool = False,
                  epochs: int = EPOCHS) -> None:
@@ -55,28 +56,17 @@ class EndOfTraining(Strategy):
         super().reset()
         if hasattr(self.inner, "reset"):
             self.inner.reset()
-        self.counter = EpochCounter()
-        self.first_size: int | None = None
-
-    def in_window(self, call: int) -> bool:
-        """Whether call number ``call`` (from 0) is one of the run's last ``window`` calls."""
-        length = self.counter.epoch_length
-        return length is not None and call >= self.epochs * length - self.window
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        call = self.counter.calls
-        self.counter.step(labels)
-        if self.first_size is None:
-            self.first_size = labels.numel()
-        short = labels.numel() < self.first_size
         out = self.inner(labels, [loss[0], loss[1]])  # always: a stateful inner sees every batch
-        if self.in_window(call) or (self.short_batch and short):
-            return no_selection(labels)
-        return out
+        call, length = self.counter.calls - 1, self.counter.epoch_length
+        in_window = length is not None and call >= self.epochs * length - self.window
+        short = labels.numel() < (self.counter.first_size or 0)
+        return no_selection(labels) if in_window or (self.short_batch and short) else out
 
 
-# The published strategy (``fixed-rates``) with nothing selected in the run's last 50 or 25
-# calls, or on each epoch's short last batch.
+# The published rule (``fixed-rates``) with nothing selected in the run's last 50 or 25 calls,
+# or on each epoch's short last batch.
 x_end_50 = EndOfTraining(ClassWiseCoTeaching(), window=50)
 x_end_25 = EndOfTraining(ClassWiseCoTeaching(), window=25)
 x_short = EndOfTraining(ClassWiseCoTeaching(), window=0, short_batch=True)

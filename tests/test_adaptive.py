@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from noisy_select.strategies.adaptive import AdaptiveConfig, AdaptiveSelection, mpe_clean_shares
+from noisy_select.strategies.adaptive import (
+    AdaptiveConfig,
+    AdaptiveSelection,
+    clean_shares_from_ratios,
+    mpe_ratios,
+)
 from noisy_select.strategies.base import class_balanced_weights, resample
 
 
@@ -20,6 +25,10 @@ def test_class_balanced_weights_give_each_class_an_equal_share():
     assert w.tolist() == [0.5, 0.5, 0.0, 1.0, 0.0]
     w0 = class_balanced_weights(labels, keep, 0.0)
     assert w0.tolist() == [1.0, 1.0, 0.0, 1.0, 0.0]
+
+
+def mpe_clean_shares(loss, labels):
+    return clean_shares_from_ratios(mpe_ratios(loss, labels))
 
 
 def test_mpe_clean_shares_on_a_hand_made_buffer():

@@ -19,7 +19,7 @@ RESEARCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 ENDING = runpy.run_path(os.path.join(RESEARCH, "ending.py"))
 SCHEDULE = runpy.run_path(os.path.join(RESEARCH, "schedule.py"))
 ESTIMATED = runpy.run_path(os.path.join(RESEARCH, "estimated.py"))
-EndOfTraining, EpochSchedule = ENDING["EndOfTraining"], SCHEDULE["EpochSchedule"]
+EndOfTraining = ENDING["EndOfTraining"]
 PUBLISHED = ClassWiseCoTeaching()
 
 
@@ -40,17 +40,37 @@ def test_a_name_that_moved_says_where_it_went():
         assert path.startswith("nowhere") or os.path.isfile(os.path.join(RESEARCH, "..", path))
 
 
-def test_the_shipped_rule_selects_what_balanced_2_selects_over_a_run():
-    ours, measured = make_strategy("your_select_indices"), SCHEDULE["balanced_2"]
+def test_the_shipped_rule_selects_what_balanced_2_measured_over_a_run():
+    # x-balanced-2 was x-all-balanced for two epochs, then fixed-rates: composed here by hand.
+    ours, balanced_2 = make_strategy("your_select_indices"), SCHEDULE["balanced_2"]
+    early, late = SCHEDULE["all_balanced"], make_strategy("fixed-rates")
+    balanced_2.reset()
+    early.reset()
     gen = torch.Generator().manual_seed(6)
-    for _ in range(6):
+    for epoch in range(6):
         for n in (128, 128, 128, 7):
             t = torch.randint(0, 2, (n,), generator=gen)
             x = [torch.rand(n, generator=gen) * 3 for _ in range(2)]
-            assert all(torch.equal(a, b) for a, b in zip(ours(t, x), measured(t, x)))
+            measured = (early if epoch < 2 else late)(t, x)
+            for selected in (ours(t, x), balanced_2(t, x)):
+                assert all(torch.equal(a, b) for a, b in zip(selected, measured))
 
 
 # --- research/ending.py ------------------------------------------------------------------------
+
+class Tagged:
+    """A rule that answers with one index telling which it is, and counts its resets."""
+
+    def __init__(self, tag: int) -> None:
+        self.tag, self.resets = tag, 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def __call__(self, targets, losses):
+        index = torch.tensor([self.tag])
+        return [index, index.clone()]
+
 
 def _empty(rule, sizes, seed=0):
     """Empty (True) or not, per call, for batches of ``sizes``."""
@@ -97,60 +117,12 @@ def test_outside_the_window_it_is_the_inner_rule_and_reset_starts_afresh():
     _empty(rule, [128, 128, 16])
     rule.reset()
     assert rule.counter.calls == 0 and rule.counter.epoch_length is None
-    assert rule.inner.check.checked is False  # the inner strategy is reset with it
+    tagged = EndOfTraining(Tagged(7), window=0)
+    assert tagged.inner.resets == 1 and _empty(tagged, [3]) == [False]
+    tagged.reset()
+    assert tagged.inner.resets == 2  # the inner rule is reset with it
     with pytest.raises(ValueError, match="window"):
         EndOfTraining(PUBLISHED, window=-1)
-
-
-# --- research/schedule.py ----------------------------------------------------------------------
-
-class Tagged:
-    """A strategy that answers with one index telling which phase it is, and counts resets."""
-
-    def __init__(self, tag: int) -> None:
-        self.tag, self.resets = tag, 0
-
-    def reset(self) -> None:
-        self.resets += 1
-
-    def __call__(self, targets, losses):
-        index = torch.tensor([self.tag])
-        return [index, index.clone()]
-
-
-def _phases(rule, batches):
-    gen = torch.Generator().manual_seed(0)
-    out = []
-    for t in batches:
-        t = torch.randint(0, 2, (t,), generator=gen) if isinstance(t, int) else t
-        out.append(int(rule(t, [torch.rand(t.numel()), torch.rand(t.numel())])[0][0]))
-    return out
-
-
-def test_the_short_batch_ends_the_epoch_and_the_switch_epoch_goes_to_late():
-    rule = EpochSchedule(Tagged(0), Tagged(1), switch=2)
-    assert _phases(rule, [128, 128, 16] * 4) == [0] * 6 + [1] * 6
-
-
-def test_the_schedule_on_data_a_multiple_of_the_batch_size():
-    gen = torch.Generator().manual_seed(1)
-    epoch = [torch.randint(0, 2, (128,), generator=gen) for _ in range(3)]
-    rule = EpochSchedule(Tagged(0), Tagged(1), switch=1)
-    assert _phases(rule, epoch * 3) == [0] * 3 + [1] * 6
-
-
-def test_switch_zero_is_late_only_and_reset_starts_both_phases_afresh():
-    early, late = Tagged(0), Tagged(1)
-    rule = EpochSchedule(early, late, switch=0)
-    assert _phases(rule, [128, 16]) == [1, 1]
-    assert (early.resets, late.resets) == (1, 1)
-    rule = EpochSchedule(early, late, switch=1)
-    _phases(rule, [128, 16, 128])
-    rule.reset()
-    assert rule.counter.calls == 0 and (early.resets, late.resets) == (3, 3)
-    assert _phases(rule, [128]) == [0]
-    with pytest.raises(ValueError, match="switch"):
-        EpochSchedule(Tagged(0), Tagged(1), switch=-1)
 
 
 def test_the_old_rows_of_a_moved_name_still_read_by_their_key():

@@ -1,4 +1,4 @@
-"""Adaptive selection: per-class keep shares estimated online from the peer's losses.
+"""Adaptive selection (``adaptive-mpe``): per-label keep shares estimated from the losses.
 
 Torch and the standard library only: a submission inlines it. Each call, for each model:
 
@@ -7,13 +7,10 @@ Torch and the standard library only: a submission inlines it. Each call, for eac
    (``mpe_ratios``), keeping the tightest bound seen so far (or take known ``keep`` shares);
 2. **keep** that share of the lowest losses of each label (``keep_lowest``, rounded);
 3. **cross**: each model trains on what its *peer* keeps (co-teaching);
-4. **balance** the labels by repetition: the kept samples of each label share an equal part of
-   the batch (``balance=1``) or a part proportional to their count (``balance=0``);
-5. **resample** a fixed number of indices (the batch size) in proportion to those weights.
-   Fixed-size output means no host-device synchronisation: no ``nonzero``, no ``.item()``.
+4. **balance** the labels by repetition (``class_balanced_weights``) and **resample** as many
+   indices as the batch holds: a fixed size, so no host-device synchronisation.
 
-The estimators, rankings and combinations that lost to the published shares (confident
-learning, Otsu splits, agreement, Co-teaching+, loss history, warm-up): docs/SELECTION.md.
+What lost to the published shares (other estimators, rankings, warm-ups): docs/SELECTION.md.
 """
 
 from __future__ import annotations
@@ -98,11 +95,6 @@ def clean_shares_from_ratios(ratios: torch.Tensor) -> torch.Tensor:
     n0 = torch.where(ok, r0 * (1 - r1) / safe, torch.zeros_like(r0))
     n1 = torch.where(ok, r1 * (1 - r0) / safe, torch.zeros_like(r1))
     return 1 - torch.stack([n0, n1], dim=-1).clamp(0, 1)
-
-
-def mpe_clean_shares(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """``(..., 2)`` clean share of each label by mixture proportion estimation."""
-    return clean_shares_from_ratios(mpe_ratios(loss, labels))
 
 
 class AdaptiveSelection(Strategy):

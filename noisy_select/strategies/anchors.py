@@ -1,8 +1,5 @@
-"""The published anchors that are not the shipped strategy: the seed's baseline, the seed's
-solution, the published shares and Co-teaching.
-
-Torch and the standard library only (with ``base``), so that a submission can inline them.
-"""
+"""The rules to compare against: the seed's baseline and solution, the published solution and
+Co-teaching. Torch and the standard library only (with ``base``): a submission inlines them."""
 
 from __future__ import annotations
 
@@ -10,15 +7,7 @@ import math
 
 import torch
 
-from noisy_select.strategies.base import (
-    PUBLISHED_KEEP,
-    EpochCounter,
-    Strategy,
-    check_labels,
-    kept_by_peer,
-    kept_indices,
-    prepare,
-)
+from noisy_select.strategies.base import PUBLISHED_KEEP, Strategy, check_labels, kept_by_peer, prepare
 
 SEED_KEEP = 0.85  # the seed solution's share of each label
 
@@ -60,11 +49,11 @@ def seed_solution(targets: torch.Tensor, losses) -> list[torch.Tensor]:
 
 
 class ClassWiseCoTeaching(Strategy):
-    """Each model trains on the lowest-loss share ``keep[c]`` of each label ``c`` by its peer.
+    """The published solution (``fixed-rates``): each model trains on the lowest-loss share
+    ``keep[c]`` of each label ``c`` by its peer, in batch order (``base.kept_by_peer``).
 
-    ``keep=(0.85, 0.85)`` is the seed notebook's solution in batch order (``seed_solution`` is
-    the cell itself), ``PUBLISHED_KEEP`` the published one
-    (the shipped strategy makes the same selection from its third epoch on, ``shipped.published``).
+    ``keep=(0.85, 0.85)`` is the seed notebook's solution in batch order (``seed-coteaching``;
+    ``seed_solution`` is the cell itself); the shipped rule selects so from its third epoch on.
     """
 
     def __init__(self, keep: tuple[float, float] = PUBLISHED_KEEP) -> None:
@@ -73,8 +62,8 @@ class ClassWiseCoTeaching(Strategy):
         self.keep = (float(keep[0]), float(keep[1]))
         super().__init__()
 
-    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        return kept_indices(kept_by_peer(labels, loss, self.keep), labels)
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        return kept_by_peer(labels, loss, self.keep)
 
 
 class CoTeaching(Strategy):
@@ -84,6 +73,8 @@ class CoTeaching(Strategy):
     ``R(T) = tau * min(T / T_k, 1)`` and ``T`` the epoch counted from 0, as in the authors' code.
     """
 
+    counts_epochs = True
+
     def __init__(self, tau: float = 0.35, t_k: int = 10) -> None:
         if not 0 <= tau < 1:
             raise ValueError(f"Expected `tau` in [0, 1), but got {tau}.")
@@ -92,14 +83,7 @@ class CoTeaching(Strategy):
         self.tau, self.t_k = tau, t_k
         super().__init__()
 
-    def reset(self) -> None:
-        super().reset()
-        self.counter = EpochCounter()
-
-    def forget_rate(self, epoch: int) -> float:
-        return self.tau * min(epoch / self.t_k, 1.0)
-
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        epoch, _ = self.counter.step(labels)
-        n_keep = max(1, math.ceil((1 - self.forget_rate(epoch)) * labels.numel()))
+        forget = self.tau * min(self.epoch / self.t_k, 1.0)
+        n_keep = max(1, math.ceil((1 - forget) * labels.numel()))
         return [torch.argsort(loss[1])[:n_keep], torch.argsort(loss[0])[:n_keep]]

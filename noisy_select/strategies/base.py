@@ -1,24 +1,20 @@
-"""What every strategy shares: the checks on one call's inputs and the per-batch maths on tensors.
-
-Torch and the standard library only, so that a submission can inline it. A strategy is called as
-``strategy(targets, losses) -> [indices for model 1, indices for model 2]``: ``targets`` are the
-batch's labels as the fixed loop passes them (``squeeze()``d, so 0-d for a batch of one);
-``losses`` are the two models' per-sample losses, still attached to the graph (read, never
-changed). Returned indices are ``long`` on the device of ``targets``; a repeated index trains
-on that sample twice.
-"""
+"""What every rule shares: the checks on a call's inputs, the per-batch maths on tensors, and
+``Strategy``, the run boundary of a rule with state (``Strategy.__call__`` says how a rule is
+called; one without state can be a plain function). Torch and the standard library only: a
+submission inlines it."""
 
 from __future__ import annotations
 
 import torch
 
 # The competition's run length (competition.NUM_EPOCHS), which a rule cannot read from the
-# notebook: stateful rules count their run in it (the tools read constants.NUM_EPOCHS, the same).
+# notebook: rules with state count their run in it (the tools read constants.NUM_EPOCHS).
 EPOCHS = 6
 MAX_LOSS = 30.0  # losses are clipped to [0, MAX_LOSS]; NaN and inf rank as the worst loss
-# Share of label 0 and of label 1 kept by the published solution (and the shipped strategy's
-# second phase).
-PUBLISHED_KEEP = (0.50, 0.93)
+PUBLISHED_KEEP = (0.50, 0.93)  # the published solution's shares of label 0 and label 1
+# A call repeats the run's first when its losses are this close (L2) to the first call's: a
+# GPU's nondeterministic kernels move the losses of a batch by about 1e-5, training by far more.
+RESTART_DISTANCE = 1e-3
 
 
 def prepare(targets: torch.Tensor, losses) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,19 +48,6 @@ def check_labels(labels: torch.Tensor) -> None:
         raise ValueError(f"Expected labels 0 or 1, but got {int(labels[bad][0])}.")
 
 
-class LabelCheck:
-    """Checks labels on every call on the CPU, and on the first call only on an accelerator
-    (reading the values there is a host-device synchronisation)."""
-
-    def __init__(self) -> None:
-        self.checked = False
-
-    def __call__(self, labels: torch.Tensor) -> None:
-        if labels.device.type == "cpu" or not self.checked:
-            check_labels(labels)
-            self.checked = True
-
-
 def no_selection(labels: torch.Tensor) -> list[torch.Tensor]:
     """Two empty index tensors: an empty batch, where both models skip the step."""
     empty = torch.zeros(0, dtype=torch.long, device=labels.device)
@@ -86,26 +69,12 @@ ROUNDINGS = ("floor", "round")
 
 def keep_lowest(labels: torch.Tensor, score: torch.Tensor, keep: torch.Tensor, *,
                 rounding: str = "floor") -> torch.Tensor:
-    """The lowest-scored share ``keep[c]`` of each label ``c`` of the batch.
+    """``(..., B)`` bool: the share ``keep[c]`` (``(2,)`` or ``(..., 2)``) of each label ``c`` of
+    ``labels (B,)`` with the lowest ``score (..., B)`` (ties keep batch order).
 
-    Parameters
-    ----------
-    labels : torch.Tensor
-        ``(B,)`` int64 labels 0 or 1.
-    score : torch.Tensor
-        ``(..., B)`` what is ranked, lowest first (ties keep batch order).
-    keep : torch.Tensor
-        ``(2,)`` or ``(..., 2)`` share of each label to keep, in [0, 1].
-    rounding : {"floor", "round"}, default "floor"
-        ``"floor"``: ``floor(n_c * keep[c])`` of label ``c`` (the published solution's
-        ``int(n * share)``), and where that keeps nothing in a row (a batch of one) the row's
-        lowest score stays. ``"round"``: ``round(n_c * keep[c])``, at least one of each label
-        present.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(..., B)`` bool, the kept samples.
+    ``rounding="floor"``: ``floor(n_c * keep[c])`` of label ``c`` (the published solution's
+    ``int(n * share)``), and the row's lowest score where that keeps nothing (a batch of one);
+    ``"round"``: ``round(n_c * keep[c])``, at least one of each label present.
     """
     if rounding not in ROUNDINGS:
         raise ValueError(f"Expected `rounding` in {ROUNDINGS}, but got {rounding!r}.")
@@ -129,12 +98,8 @@ def kept_by_peer(labels: torch.Tensor, loss: torch.Tensor, keep) -> torch.Tensor
 
 def kept_sizes(mask: torch.Tensor, labels: torch.Tensor, *also: torch.Tensor) -> list:
     """How many each row of ``mask (2, B)`` keeps, then the value of each 0-d tensor in ``also``
-    (with a float in ``also``, all come back as floats).
-
-    That read is the call's one host-device synchronisation; the same read counts the labels
-    that are not 0 or 1, so that the check costs no second one (``ValueError`` names the first
-    such label).
-    """
+    (with a float in ``also``, all come back as floats), in one host read that also counts the
+    labels other than 0 or 1 (``ValueError`` names the first)."""
     bad = ((labels < 0) | (labels > 1)).sum().reshape(1)
     *sizes, n_bad = torch.cat([mask.sum(-1), *(a.reshape(1) for a in also), bad]).tolist()
     if n_bad:
@@ -149,25 +114,51 @@ def in_batch_order(mask: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
 
 
 def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
-    """Each row's kept indices of ``mask (2, B)``, in batch order, with one host read
-    (``kept_sizes``)."""
+    """Each row's kept indices of ``mask (2, B)``, in batch order, with one host read (for a
+    rule that builds its mask outside ``Strategy.kept``, as research/ rules do)."""
     return in_batch_order(mask, kept_sizes(mask, labels))
 
 
-class EpochCounter:
-    """Tracks where a call falls in the fixed loop: epoch and batch position within it.
+def class_balanced_weights(labels: torch.Tensor, keep: torch.Tensor, balance: float) -> torch.Tensor:
+    """Per-sample weights ``(..., B)``: the kept samples of each class share ``n_c ** (1 - balance)``."""
+    onehot = torch.nn.functional.one_hot(labels, 2).to(keep.dtype)  # (B, 2)
+    kept = keep @ onehot  # (..., 2)
+    share = torch.where(kept > 0, kept.pow(1 - balance), torch.zeros_like(kept))
+    per_sample = (share / kept.clamp(min=1)) @ onehot.T  # (..., B)
+    return keep * per_sample
 
-    The loop never shuffles, so every epoch repeats the same batches. A batch shorter than the
-    first one is the last of its epoch; that settles the epoch length. Without one (the data
-    size is a multiple of the batch size) a call whose targets equal the first call's
-    suggests a new epoch; the guess is dropped as soon as a later call contradicts it and
-    becomes final after two whole confirming epochs. Only this guessing reads tensor values.
+
+def resample(weights: torch.Tensor, size: int) -> torch.Tensor:
+    """``size`` indices drawn systematically (deterministic) in proportion to ``weights (B,)``:
+    a sample of share ``w_i / sum(w)`` appears about ``size * share`` times. All-zero weights
+    fall back to uniform ones, so a non-empty batch never gives an empty selection."""
+    n = weights.numel()
+    total = weights.sum()
+    weights = torch.where(total > 0, weights, torch.ones_like(weights))
+    cumulative = weights.cumsum(0)
+    grid = (torch.arange(size, device=weights.device, dtype=weights.dtype) + 0.5) / size
+    idx = torch.searchsorted(cumulative, grid * cumulative[-1], right=True)
+    return idx.clamp(max=n - 1)
+
+
+def balanced(labels: torch.Tensor) -> list[torch.Tensor]:
+    """Every sample, the label-0 ones filling half of a draw of ``B`` indices and the label-1
+    ones the other half (weights ``1 / (2 n_0)`` and ``1 / (2 n_1)``), the same for both models."""
+    everything = torch.ones(labels.numel(), device=labels.device)
+    idx = resample(class_balanced_weights(labels, everything, 1.0), labels.numel())
+    return [idx, idx.clone()]
+
+
+class EpochCounter:
+    """Where a call falls in the fixed loop, which never shuffles: every epoch repeats its batches.
+
+    A batch shorter than the first is the last of its epoch: that settles the epoch length.
+    Without one (data a multiple of the batch size) a call whose targets equal the first call's
+    suggests a new epoch; a later call that contradicts it drops the guess, two whole confirming
+    epochs settle it. Only this guessing reads tensor values.
     """
 
     def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
         self.calls = 0
         self.epoch_length: int | None = None  # settled
         self.guess: int | None = None  # suggested by repeated targets, not yet settled
@@ -205,53 +196,103 @@ class EpochCounter:
 
 
 class Strategy:
-    """A selection strategy with state: one object per training run (``reset()`` starts a new one).
+    """A rule with state: one object per training run (``reset()`` starts a new one).
 
-    ``strategy(targets, losses)`` checks the call's inputs (``prepare``, ``LabelCheck``), answers an
-    empty batch with an empty selection, and hands the rest to ``select(labels, loss)`` with
-    ``(B,)`` int64 labels and ``(2, B)`` detached float32 losses in ``[0, MAX_LOSS]``. A
-    subclass implements ``select`` and extends ``reset`` with its own state. A strategy without
-    state can be a plain function instead.
+    A subclass says what each model trains on, given ``(B,)`` int64 labels and ``(2, B)``
+    detached float32 losses in ``[0, MAX_LOSS]`` of a non-empty batch: ``kept(labels, loss)``,
+    a ``(2, B)`` bool mask, taken in batch order after one host read of its sizes (which checks
+    the labels too); or, where ``kept`` gives None, ``select(labels, loss)``, the indices (the
+    labels checked first: on every call on the CPU, on the first on an accelerator, where a read
+    is a synchronisation). It extends ``reset`` with its own state.
+
+    ``counts_epochs``: ``self.epoch`` and ``self.position`` place each call in the run
+    (``EpochCounter``, from 0). ``restarts``: that, and the rule starts a new run by itself after
+    ``self.epochs`` epochs, at a call larger than the run's first (a trial on a small batch came
+    before), and at a call that repeats the run's first (losses within ``RESTART_DISTANCE``: a
+    training cell run again); after the first epoch that distance is read with ``kept``'s sizes.
     """
+
+    counts_epochs = False
+    restarts = False
+    epochs = EPOCHS
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything of the run so far."""
-        self.check = LabelCheck()
+        """Forget the run so far: the next call is the first of a training run."""
+        self.checked = False  # the labels, on an accelerator
+        self.counter = EpochCounter()
+        self.first: torch.Tensor | None = None  # the losses of the run's first call (restarts)
+        self.epoch = self.position = 0
 
     def __call__(self, targets: torch.Tensor, losses) -> list[torch.Tensor]:
+        """Which samples of the batch each model trains on.
+
+        Parameters
+        ----------
+        targets : torch.Tensor
+            ``(B,)`` (0-d for a batch of one) integer labels 0 or 1, as the loop passes them.
+        losses : list of torch.Tensor
+            The two models' per-sample losses, ``(B,)`` each (read, never changed).
+
+        Returns
+        -------
+        list of torch.Tensor
+            ``[indices for model 1, indices for model 2]``, int64 on the device of ``targets``
+            (a repeated index trains on that sample twice); empty for an empty batch.
+
+        Raises
+        ------
+        ValueError
+            When ``targets`` are not integer labels 0 or 1, or ``losses`` are not two tensors
+            of one loss per sample.
+        """
         labels, loss = prepare(targets, losses)
-        self.check(labels)
         if labels.numel() == 0:
             return no_selection(labels)
-        return self.select(labels, loss)
+        distance = self._step(labels, loss)
+        mask = self.kept(labels, loss)
+        if mask is None:
+            if distance and float(distance[0]) < RESTART_DISTANCE:
+                return self._restart(labels, loss)
+            if labels.device.type == "cpu" or not self.checked:
+                check_labels(labels)
+                self.checked = True
+            out = self.select(labels, loss)
+        else:
+            sizes = kept_sizes(mask, labels, *distance)  # [by model 1, by model 2, distance?]
+            if sizes[2:] and sizes[2] < RESTART_DISTANCE:
+                return self._restart(labels, loss)
+            out = in_batch_order(mask, [int(k) for k in sizes[:2]])
+        length = self.counter.length
+        if self.restarts and length is not None and self.counter.calls >= self.epochs * length:
+            self.reset()  # the run is over: the next call starts another one
+        return out
+
+    def _step(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        """Place this call in the run; ``[d]``, the unread L2 distance of its losses to the run's
+        first call's where the rule ``restarts`` after the first epoch (same sizes), else []."""
+        if self.restarts:
+            first = self.counter.first_size
+            if first is not None and labels.numel() > first:
+                self.reset()  # no batch of a run is larger than its first: this call starts one
+            if self.first is None:
+                self.first = loss.clone()
+        if not (self.counts_epochs or self.restarts):
+            return []
+        self.epoch, self.position = self.counter.step(labels)
+        same = self.first is not None and self.first.shape == loss.shape
+        return [torch.dist(loss, self.first)] if self.restarts and self.epoch > 0 and same else []
+
+    def _restart(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+        self.reset()  # this call is the first of a new run
+        return self(labels, [loss[0], loss[1]])
+
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor | None:
+        """``(2, B)`` bool, what each model keeps; None: ``select`` answers this call."""
+        return None
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        """``[indices for model 1, indices for model 2]`` of a non-empty batch."""
+        """``[indices for model 1, indices for model 2]``."""
         raise NotImplementedError
-
-
-def class_balanced_weights(labels: torch.Tensor, keep: torch.Tensor, balance: float) -> torch.Tensor:
-    """Per-sample weights ``(..., B)``: the kept samples of each class share ``n_c ** (1 - balance)``."""
-    onehot = torch.nn.functional.one_hot(labels, 2).to(keep.dtype)  # (B, 2)
-    kept = keep @ onehot  # (..., 2)
-    share = torch.where(kept > 0, kept.pow(1 - balance), torch.zeros_like(kept))
-    per_sample = (share / kept.clamp(min=1)) @ onehot.T  # (..., B)
-    return keep * per_sample
-
-
-def resample(weights: torch.Tensor, size: int) -> torch.Tensor:
-    """``size`` indices drawn systematically (deterministic) in proportion to ``weights (B,)``.
-
-    A sample with share ``w_i / sum(w)`` appears about ``size * share`` times. All-zero weights
-    fall back to uniform ones, so a non-empty batch never gives an empty selection.
-    """
-    n = weights.numel()
-    total = weights.sum()
-    weights = torch.where(total > 0, weights, torch.ones_like(weights))
-    cumulative = weights.cumsum(0)
-    grid = (torch.arange(size, device=weights.device, dtype=weights.dtype) + 0.5) / size
-    idx = torch.searchsorted(cumulative, grid * cumulative[-1], right=True)
-    return idx.clamp(max=n - 1)

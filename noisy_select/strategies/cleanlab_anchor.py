@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from noisy_select.strategies.base import EpochCounter, Strategy, class_balanced_weights, resample
+from noisy_select.strategies.base import Strategy, class_balanced_weights, resample
 
 
 def pred_probs_from_losses(loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -27,6 +27,8 @@ class CleanlabSelection(Strategy):
     """Epoch 1: everything, balanced; then drop what ``find_label_issues`` flags on the peer's
     out-of-sample probabilities of epoch 1, balanced."""
 
+    counts_epochs = True
+
     def __init__(self, filter_by: str = "prune_by_noise_rate") -> None:
         try:
             import cleanlab  # noqa: F401
@@ -38,7 +40,6 @@ class CleanlabSelection(Strategy):
 
     def reset(self) -> None:
         super().reset()
-        self.counter = EpochCounter()
         self.first_epoch: list[tuple[torch.Tensor, torch.Tensor]] = []  # per call: labels, (2, B) loss
         self.keep: list[torch.Tensor] | None = None  # per call: (2, B) bool, what each model keeps
 
@@ -61,10 +62,9 @@ class CleanlabSelection(Strategy):
         return list(torch.stack(kept).split(sizes, dim=1))
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        size = labels.numel()
-        epoch, position = self.counter.step(labels)
+        size, position = labels.numel(), self.position
         keep = torch.ones(2, size, device=labels.device)
-        if epoch == 0:
+        if self.epoch == 0:
             self.first_epoch.append((labels.clone(), loss.clone()))
         else:
             if self.keep is None:

@@ -1,4 +1,4 @@
-"""Oracles: strategies that read the clean labels, so only the bench can run them (upper bounds)."""
+"""Oracles: rules that read the clean labels, so only the bench can run them (upper bounds)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from noisy_select.strategies.base import Strategy, class_balanced_weights, resam
 
 
 class OracleClean(Strategy):
-    """Selects exactly the correctly labelled samples of the batch, for both models.
-
-    ``clean_fn()`` returns the current batch's clean labels ``(B,)`` (only the bench has them).
-    """
+    """Exactly the correctly labelled samples of the batch, for both models (all of them where
+    none is: the step would skip). ``clean_fn()`` returns the batch's clean labels ``(B,)``."""
 
     def __init__(self, clean_fn: Callable[[], torch.Tensor]) -> None:
         self.clean_fn = clean_fn
@@ -22,17 +20,17 @@ class OracleClean(Strategy):
     def correct(self, labels: torch.Tensor) -> torch.Tensor:
         return labels == self.clean_fn().to(labels.device)
 
-    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         correct = self.correct(labels)
-        if not bool(correct.any()):
-            correct[:] = True  # nothing correct in this batch: the step would otherwise skip
-        idx = torch.nonzero(correct).reshape(-1)
-        return [idx, idx.clone()]
+        return (correct | ~correct.any()).expand(2, -1)
 
 
 class OracleCleanBalanced(OracleClean):
-    """Exactly the correctly labelled samples, labels balanced by repetition, a fixed number
-    of indices (the batch size): the output shape of ``adaptive``, with perfect ranking."""
+    """Exactly the correctly labelled samples, labels balanced by repetition, as many indices as
+    the batch holds: the output shape of ``adaptive``, with perfect ranking."""
+
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> None:
+        return None
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
         weights = class_balanced_weights(labels, self.correct(labels).float(), 1.0)

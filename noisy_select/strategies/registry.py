@@ -1,9 +1,8 @@
-"""Strategies by name: the registry the CLI, the bench and the submission exporter share.
+"""Rules by name, for the CLI, the bench and the exporter: the registry names and builds them.
 
-Every entry is a class plus its keyword arguments (variants are data). The factory, the
-resolved config that every result records and the expression a submission builds it with
-(``export.inline``) are all derived from that pair, so they cannot drift apart. The registry
-names and builds strategies; what of one can be inlined is the exporter's question.
+Every entry is a class plus its keyword arguments (variants are data): the factory, the config
+every result records and the expression a submission builds it with (``export.inline``) all
+derive from that pair, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from noisy_select.constants import SHIPPED
 from noisy_select.errors import UsageError
 from noisy_select.strategies import anchors, own, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
+from noisy_select.strategies.base import PUBLISHED_KEEP
 from noisy_select.strategies.cleanlab_anchor import CleanlabSelection
 from noisy_select.strategies.oracles import OracleClean, OracleCleanBalanced
 
@@ -32,14 +32,12 @@ TAGS = ("product", "anchor", "estimate", "oracle", "research", "own")
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A registered strategy: ``cls(**kwargs)`` builds it (a plain function is the strategy itself).
+    """A registered rule: ``cls(**kwargs)`` builds it (a plain function is the rule itself).
 
-    ``tag``: ``product`` the strategy this project ships; ``anchor`` a published or standard strategy to
-    compare against; ``estimate`` a strategy that estimates the keep shares; ``oracle`` reads the
-    clean labels (bench only: its class takes ``clean_fn`` first, a function returning the
-    current batch's clean labels, unless ``clean_labels``, which trains on the clean labels
-    instead of the noisy ones). Candidates under measurement are rule files in research/, not
-    registered.
+    ``tag``: ``product`` the rule this project ships; ``anchor`` a published or standard rule to
+    compare against; ``estimate`` one that estimates the keep shares; ``oracle`` one that reads
+    the clean labels (bench only: its class takes ``clean_fn`` first, a function returning the
+    batch's clean labels, unless ``clean_labels``: it trains on the clean labels instead).
     """
 
     name: str
@@ -48,7 +46,6 @@ class StrategySpec:
     kwargs: dict = field(default_factory=dict)
     tag: str = "anchor"
     clean_labels: bool = False
-    selects_nothing_at_times: bool = False  # empty selections on purpose
 
     def __post_init__(self) -> None:
         if self.tag not in TAGS:
@@ -119,11 +116,6 @@ def canonical(name: str) -> str:
     return spec.rule.pinned if isinstance(spec, OwnSpec) and spec.rule else name
 
 
-def _adaptive(name: str, description: str, tag: str = "estimate", **kwargs) -> StrategySpec:
-    return StrategySpec(name, f"adaptive selection ({description})", AdaptiveSelection, kwargs,
-                        tag=tag)
-
-
 REGISTRY: dict[str, StrategySpec] = {
     s.name: s
     for s in [
@@ -135,14 +127,14 @@ REGISTRY: dict[str, StrategySpec] = {
         StrategySpec("seed-coteaching",
                      "the seed notebook's solution in batch order: class-wise cross selection "
                      "keeping 85%",
-                     anchors.ClassWiseCoTeaching, {"keep": (0.85, 0.85)}),
+                     anchors.ClassWiseCoTeaching, {"keep": (anchors.SEED_KEEP,) * 2}),
         StrategySpec("seed-solution",
                      "the seed notebook's solution cell as published: class-wise cross selection "
                      "keeping int(0.85 n) of each label, label 0 then label 1, by the peer's loss",
-                     anchors.seed_solution, selects_nothing_at_times=True),
+                     anchors.seed_solution),
         StrategySpec("fixed-rates",
                      "the published solution: class-wise cross selection keeping 50% / 93%",
-                     anchors.ClassWiseCoTeaching, {"keep": (0.50, 0.93)}),
+                     anchors.ClassWiseCoTeaching, {"keep": PUBLISHED_KEEP}),
         StrategySpec("coteaching",
                      "Co-teaching (Han et al.): global forget rate tau=0.35 ramped over T_k=10 epochs",
                      anchors.CoTeaching, {"tau": 0.35, "t_k": 10}),
@@ -150,8 +142,9 @@ REGISTRY: dict[str, StrategySpec] = {
                      "cleanlab's find_label_issues on epoch-1 out-of-sample probabilities, "
                      "peer's flags, balanced (bench only: needs the cleanlab extra)",
                      CleanlabSelection, {"filter_by": "prune_by_noise_rate"}),
-        _adaptive("adaptive-mpe", "keep shares by mixture proportion estimation, tightest "
-                  "bound, labels balanced"),
+        StrategySpec("adaptive-mpe", "adaptive selection (keep shares by mixture proportion "
+                     "estimation, tightest bound, labels balanced)", AdaptiveSelection,
+                     tag="estimate"),
         StrategySpec("oracle-clean", "bench only: exactly the correctly labelled samples",
                      OracleClean, tag="oracle"),
         StrategySpec("oracle-clean-balanced",
