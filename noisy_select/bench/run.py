@@ -73,10 +73,15 @@ class RunConfig:
         """The strategy and loop as the row records them (``records.describe``)."""
         return describe(self.strategy, self.epochs, loop=self.loop)
 
+    @property
+    def name(self) -> str:
+        """The strategy as its row names it (``records.rule_name``)."""
+        return rule_name(self.strategy)
+
     def key(self) -> tuple:
         """What makes two runs of a sweep the same run: the row's ``KEY_FIELDS``."""
         described = self.describe()
-        return (scenario_name(self.scenario), rule_name(self.strategy), described["loop"],
+        return (scenario_name(self.scenario), self.name, described["loop"],
                 self.seed, self.epochs, self.scale, described["config_hash"])
 
 
@@ -245,7 +250,7 @@ def _train_and_score(config: RunConfig, device) -> dict:
         f"score{' (held out, and larger than val)' if scored_on == 'test' else ''}; one run is "
         "one draw of it.")
     return make_row(
-        scenario=scenario, strategy=rule_name(config.strategy), seed=config.seed,
+        scenario=scenario, strategy=config.name, seed=config.seed,
         epochs=config.epochs, scale=scale, device=config.device, described=config.describe(),
         split_scores=split_scores, history=pair.history,
         selection=recorder.epochs if clean_known else None, seconds=seconds, data=data,
