@@ -46,3 +46,41 @@ def test_rank_in_class_matches_a_sort_per_label():
 def test_keep_lowest_keeps_one_sample_of_a_batch_of_one():
     mask = keep_lowest(torch.tensor([1]), torch.tensor([[0.3], [0.2]]), torch.tensor(PUBLISHED_KEEP))
     assert mask.tolist() == [[True], [True]]  # floor(0.93) = 0, so the lowest stays
+
+
+class EpochOf(base.Strategy):
+    """Answers each call with the epoch it places the call in; keeps a mask from epoch 1 on."""
+
+    restarts, epochs = True, 2
+
+    def kept(self, labels, loss):
+        return (loss < 0.5) if self.epoch >= 1 else None
+
+    def select(self, labels, loss):
+        index = torch.tensor([self.epoch])
+        return [index, index.clone()]
+
+
+def test_a_strategy_restarts_at_its_runs_end_at_a_larger_call_and_at_its_first_call_repeated():
+    gen = torch.Generator().manual_seed(0)
+    labels = [torch.randint(0, 2, (n,), generator=gen) for n in (4, 4, 2)]
+    # Losses above 0.5: the epoch-1 mask keeps nothing. Fresh losses for every call.
+    calls = [(t, [torch.rand(t.numel(), generator=gen) + 1] * 2) for _ in range(4) for t in labels]
+    rule = EpochOf()
+    answers = [rule(t, x)[0].tolist() for t, x in calls[:9]]
+    assert answers == [[0]] * 3 + [[]] * 3 + [[0]] * 3  # two epochs, then a new run
+    rule.reset()
+    rule(*calls[2])  # a trial on a small batch: the run's first call ...
+    assert rule(*calls[0])[0].tolist() == [0] and rule.counter.calls == 1  # ... then a larger one
+    for t, x in calls[1:5]:
+        rule(t, x)
+    assert rule.epoch == 1 and rule.counter.calls == 5
+    assert rule(*calls[0])[0].tolist() == [0] and rule.counter.calls == 1  # the first call again
+
+
+def test_a_kept_mask_is_taken_in_batch_order_and_checks_the_labels_in_its_one_read():
+    rule, loss = EpochOf(), [torch.tensor([0.1, 0.9, 0.2, 0.3])] * 2
+    rule.epoch, rule.counts_epochs, rule.restarts = 1, False, False  # always the mask
+    assert [o.tolist() for o in rule(torch.tensor([1, 0, 0, 1]), loss)] == [[0, 2, 3]] * 2
+    with pytest.raises(ValueError, match="labels 0 or 1, but got 2"):
+        rule(torch.tensor([1, 2, 0, 1]), loss)

@@ -39,7 +39,9 @@ class AdaptiveConfig:
 
 def mpe_ratios(loss: torch.Tensor, labels: torch.Tensor,
                quantiles: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5)) -> torch.Tensor:
-    """Tail ratios ``r_c`` of mixture proportion estimation across the two label buckets.
+    """``(..., 2)`` tail ratios ``r_c`` in [0, 1] of mixture proportion estimation, from the
+    cross-entropy losses ``(..., n)`` of ``labels (n,)`` (0 or 1; -1 an empty slot); 0 where a
+    label has no sample.
 
     The wrongly labelled samples of label ``c`` are images of the other class ``o``, so their
     probability of ``o`` is distributed like that of the samples labelled ``o``. Among the
@@ -48,18 +50,6 @@ def mpe_ratios(loss: torch.Tensor, labels: torch.Tensor,
     noise rate of label ``c``; the model's own errors enter both sides and cancel. A tail that
     still holds class-``c`` images only raises the ratio, so each ratio is an upper bound;
     ``r_c`` is the smallest over ``quantiles``.
-
-    Parameters
-    ----------
-    loss : torch.Tensor
-        ``(..., n)`` cross-entropy losses of the given labels.
-    labels : torch.Tensor
-        ``(n,)`` labels 0 or 1; -1 marks an empty slot.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(..., 2)`` ratios in [0, 1]; 0 where a label has no sample.
     """
     p_given = torch.exp(-loss)
     p1 = torch.where(labels == 1, p_given, 1 - p_given)
@@ -83,11 +73,9 @@ def mpe_ratios(loss: torch.Tensor, labels: torch.Tensor,
 
 
 def clean_shares_from_ratios(ratios: torch.Tensor) -> torch.Tensor:
-    """``(..., 2)`` clean shares ``1 - n_c`` from the ratios ``r_c = n_c / (1 - n_o)``.
-
-    Solving both: ``n_c = r_c (1 - r_o) / (1 - r_c r_o)``. Ratios near 1 on both sides (a
-    model that cannot tell the labels apart) give no noise, so everything is kept.
-    """
+    """``(..., 2)`` clean shares ``1 - n_c`` from the ratios ``r_c = n_c / (1 - n_o)``, solved:
+    ``n_c = r_c (1 - r_o) / (1 - r_c r_o)``. Ratios near 1 on both sides (a model that cannot
+    tell the labels apart) give no noise: everything is kept."""
     r0, r1 = ratios.unbind(-1)
     denominator = 1 - r0 * r1
     ok = denominator > 1e-3
@@ -114,7 +102,7 @@ class AdaptiveSelection(Strategy):
 
     def _keep_shares(self, loss: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """``(2 models, 2 labels)`` shares to keep: the known ``keep``, or the clean shares
-        estimated on the ring buffer after adding this batch to it."""
+        estimated on the ring buffer with this batch added."""
         if self.config.keep is not None:  # nothing to estimate: the buffer is never read
             return torch.tensor(self.config.keep, device=loss.device).expand(2, 2)
         size = self.config.buffer_size

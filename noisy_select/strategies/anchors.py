@@ -21,16 +21,14 @@ class AllSamples(Strategy):
 
 
 def seed_solution(targets: torch.Tensor, losses) -> list[torch.Tensor]:
-    """The seed notebook's solution cell, as published: the one contestant solution of this task
-    found in public (`../shared/seeds/000_65b619e6566df108.txt`, "Solved Solution", a
-    class-aware co-teaching by its own description).
+    """The seed notebook's "Solved Solution" cell as published, the one contestant solution of
+    this task found in public (``../shared/seeds/000_65b619e6566df108.txt``).
 
     For model ``m``: ``int(0.85 n_0)`` label-0 samples by ascending loss of the *other* model,
-    then ``int(0.85 n_1)`` label-1 samples the same way (``torch.sort``, as the cell sorts); one
-    share for both labels, no warm-up. ``seed-coteaching`` keeps the same sets in batch order;
-    the order changes a run (``../shared/FACTS.md`` section 9), hence this exact copy. NaN and
-    inf rank as the worst loss, as everywhere in the package; a batch of one keeps nothing,
-    as the cell does.
+    then ``int(0.85 n_1)`` label-1 samples the same way (``torch.sort``, as the cell sorts).
+    ``seed-coteaching`` keeps the same sets in batch order; the order changes a run
+    (``../shared/FACTS.md`` section 9), hence this exact copy. NaN and inf rank as the worst
+    loss; a batch of one keeps nothing, as in the cell.
     """
     labels, loss = prepare(targets, losses)
     check_labels(labels)

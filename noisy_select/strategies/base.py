@@ -91,32 +91,21 @@ def keep_lowest(labels: torch.Tensor, score: torch.Tensor, keep: torch.Tensor, *
 def kept_by_peer(labels: torch.Tensor, loss: torch.Tensor, keep) -> torch.Tensor:
     """``(2, B)`` bool: row ``m`` keeps the lowest share ``keep[c]`` of each label ``c`` by the
     loss of model ``m``'s *peer* (``keep_lowest``, floor). Labels are clamped for the maths only:
-    a label other than 0 or 1 is reported by ``kept_sizes``, in the call's one host read."""
+    a label other than 0 or 1 is reported by ``kept_indices``, in the call's one host read."""
     keep = torch.tensor(keep, dtype=torch.float64, device=labels.device)
     return keep_lowest(labels.clamp(0, 1), loss.flip(0), keep)
 
 
-def kept_sizes(mask: torch.Tensor, labels: torch.Tensor, *also: torch.Tensor) -> list:
-    """How many each row of ``mask (2, B)`` keeps, then the value of each 0-d tensor in ``also``
-    (with a float in ``also``, all come back as floats), in one host read that also counts the
-    labels other than 0 or 1 (``ValueError`` names the first)."""
+def kept_indices(mask: torch.Tensor, labels: torch.Tensor, *also: torch.Tensor) -> list:
+    """Each row's kept indices of ``mask (2, B)`` in batch order, then the value of each 0-d
+    tensor in ``also``: one host read, which also counts the labels other than 0 or 1
+    (``ValueError`` names the first)."""
     bad = ((labels < 0) | (labels > 1)).sum().reshape(1)
     *sizes, n_bad = torch.cat([mask.sum(-1), *(a.reshape(1) for a in also), bad]).tolist()
     if n_bad:
         check_labels(labels)
-    return sizes
-
-
-def in_batch_order(mask: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
-    """Each row's kept indices of ``mask (2, B)``, in batch order (``sizes``: ``kept_sizes``)."""
     order = torch.argsort((~mask).to(torch.uint8), dim=-1, stable=True)  # kept first
-    return [order[0, : sizes[0]], order[1, : sizes[1]]]
-
-
-def kept_indices(mask: torch.Tensor, labels: torch.Tensor) -> list[torch.Tensor]:
-    """Each row's kept indices of ``mask (2, B)``, in batch order, with one host read (for a
-    rule that builds its mask outside ``Strategy.kept``, as research/ rules do)."""
-    return in_batch_order(mask, kept_sizes(mask, labels))
+    return [order[0, : int(sizes[0])], order[1, : int(sizes[1])], *sizes[2:]]
 
 
 def class_balanced_weights(labels: torch.Tensor, keep: torch.Tensor, balance: float) -> torch.Tensor:
@@ -261,10 +250,10 @@ class Strategy:
                 self.checked = True
             out = self.select(labels, loss)
         else:
-            sizes = kept_sizes(mask, labels, *distance)  # [by model 1, by model 2, distance?]
-            if sizes[2:] and sizes[2] < RESTART_DISTANCE:
+            first, second, *far = kept_indices(mask, labels, *distance)  # the one host read
+            if far and far[0] < RESTART_DISTANCE:
                 return self._restart(labels, loss)
-            out = in_batch_order(mask, [int(k) for k in sizes[:2]])
+            out = [first, second]
         length = self.counter.length
         if self.restarts and length is not None and self.counter.calls >= self.epochs * length:
             self.reset()  # the run is over: the next call starts another one
@@ -274,16 +263,16 @@ class Strategy:
         """Place this call in the run; ``[d]``, the unread L2 distance of its losses to the run's
         first call's where the rule ``restarts`` after the first epoch (same sizes), else []."""
         if self.restarts:
-            first = self.counter.first_size
-            if first is not None and labels.numel() > first:
+            first_size = self.counter.first_size
+            if first_size is not None and labels.numel() > first_size:
                 self.reset()  # no batch of a run is larger than its first: this call starts one
             if self.first is None:
                 self.first = loss.clone()
         if not (self.counts_epochs or self.restarts):
             return []
         self.epoch, self.position = self.counter.step(labels)
-        same = self.first is not None and self.first.shape == loss.shape
-        return [torch.dist(loss, self.first)] if self.restarts and self.epoch > 0 and same else []
+        first = self.first if self.restarts and self.epoch > 0 else None
+        return [torch.dist(loss, first)] if first is not None and first.shape == loss.shape else []
 
     def _restart(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
         self.reset()  # this call is the first of a new run

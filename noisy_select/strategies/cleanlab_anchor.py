@@ -1,12 +1,10 @@
 """The ``cleanlab`` anchor: confident learning as a practitioner would reach for it first.
 
-Bench only (it needs the optional ``cleanlab`` package, so it is never inlined into a
-submission). Epoch 1 trains on every sample, classes balanced, and records each sample's
-out-of-sample probabilities: the fixed loop computes a batch's losses before it trains on
-that batch, so ``p(given label) = exp(-loss)`` of epoch 1 is a held-out view of every sample.
-From epoch 2 on, ``cleanlab.filter.find_label_issues(labels, pred_probs)`` flags suspects once,
-and each model trains on what the *peer's* probabilities leave (co-teaching style), classes
-balanced by repetition, a fixed number of indices per call as the shipped strategy returns.
+Bench only (it needs the optional ``cleanlab`` package: never inlined). Epoch 1 trains on every
+sample, labels balanced, and records each sample's out-of-sample probabilities: the fixed loop
+computes a batch's losses before it trains on it, so ``p(given label) = exp(-loss)`` of epoch 1
+is a held-out view. From epoch 2 on, ``cleanlab.filter.find_label_issues`` flags suspects once,
+and each model trains on what its *peer's* probabilities leave, labels balanced by repetition.
 """
 
 from __future__ import annotations
@@ -63,7 +61,7 @@ class CleanlabSelection(Strategy):
 
     def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
         size, position = labels.numel(), self.position
-        keep = torch.ones(2, size, device=labels.device)
+        keep = torch.ones(2, size, device=labels.device)  # epoch 1: everything
         if self.epoch == 0:
             self.first_epoch.append((labels.clone(), loss.clone()))
         else:
@@ -72,5 +70,4 @@ class CleanlabSelection(Strategy):
             if position < len(self.keep) and self.keep[position].shape[1] == size:
                 # Each model learns from what its peer's probabilities leave.
                 keep = self.keep[position].flip(0).to(labels.device).float()
-        weights = class_balanced_weights(labels, keep, 1.0)
-        return [resample(weights[0], size), resample(weights[1], size)]
+        return [resample(w, size) for w in class_balanced_weights(labels, keep, 1.0)]

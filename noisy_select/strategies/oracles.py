@@ -20,7 +20,7 @@ class OracleClean(Strategy):
     def correct(self, labels: torch.Tensor) -> torch.Tensor:
         return labels == self.clean_fn().to(labels.device)
 
-    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor | None:
         correct = self.correct(labels)
         return (correct | ~correct.any()).expand(2, -1)
 

@@ -94,14 +94,10 @@ class OwnSpec(StrategySpec):
         return rule
 
 
-def own_spec(text: str) -> OwnSpec:
-    """The rule of the user's that ``text`` names (``own`` says the forms), checked: loaded,
-    then tried on made-up batches (once per version and process)."""
-    return _checked(*own.locate(text))
-
-
 @functools.cache
-def _checked(rule: own.OwnRule, data: bytes) -> OwnSpec:
+def own_spec(rule: own.OwnRule, data: bytes) -> OwnSpec:
+    """The user's rule at ``own.locate``'s answer, checked: loaded, then tried on made-up
+    batches (once per version and process)."""
     label = f"{rule.where}:{rule.attr}"
     own.trial(own.load(rule, data), label)  # its own load: the runs get fresh ones
     return OwnSpec(rule.name, f"your rule {label} (sha256 {rule.sha256[:12]})", own.load,
@@ -158,9 +154,8 @@ REGISTRY: dict[str, StrategySpec] = {
 
 @dataclass(frozen=True)
 class MovedSpec(StrategySpec):
-    """A name that left the registry for research/ (research/README.md), like a deprecated name:
-    its old rows still read (``config`` is what they recorded, so their key matches), and it
-    builds nothing (``UsageError`` says where it went)."""
+    """A name that left the registry for research/ (research/README.md): its old rows still read
+    (``config`` is what they recorded), and it builds nothing (``UsageError`` says where it went)."""
 
     to: str = ""
     recorded: dict | None = None
@@ -188,7 +183,7 @@ _ALL_BALANCED_CONFIG = {"class": "AdaptiveSelection", "clean_labels": False,
                         "kwargs": {"config": None, "keep": [1.0, 1.0]}}
 MOVED = {spec.name: spec for spec in [
     _moved("x-all-balanced", "research/schedule.py:all_balanced", _ALL_BALANCED_CONFIG),
-    _moved("x-balanced-2", "research/schedule.py:balanced_2 (the shipped rule selects the same)",
+    _moved("x-balanced-2", "research/schedule.py:balanced_2 (the shipped rule)",
            {"class": "EpochSchedule", "clean_labels": False, "config": None,
             "kwargs": {"early": "x-all-balanced", "late": "fixed-rates", "switch": 2}}),
     _moved("x-end-50", "research/ending.py:x_end_50"),
@@ -201,18 +196,16 @@ DEFAULT_TAGS = ("product", "anchor", "oracle")  # what `noisy-select bench` runs
 
 
 def default_bench() -> list[str]:
-    """The strategies ``noisy-select bench`` runs when none is named: the product, the anchors
-    and the oracles, in registry order."""
+    """What ``noisy-select bench`` runs unnamed (``DEFAULT_TAGS``), in registry order."""
     return [name for name, spec in REGISTRY.items() if spec.tag in DEFAULT_TAGS]
 
 
 def get_spec(name: str, *, moved: bool = False) -> StrategySpec:
-    """The strategy a rule spec names: a registered one, or a rule of the user's from a file or
-    a module (``own_spec``); ``UsageError`` lists the valid names otherwise. A name that moved to
-    research/ is a ``MovedSpec`` where ``moved`` (reading its old rows), else ``UsageError``
-    saying where it went."""
+    """The rule ``name`` names: registered, or the user's from a file or a module (``own_spec``);
+    ``UsageError`` lists the valid names otherwise. A name that moved to research/ is a
+    ``MovedSpec`` where ``moved`` (reading its old rows), else ``UsageError`` says where it went."""
     if own.is_own(name):
-        return own_spec(name)
+        return own_spec(*own.locate(name))
     if name in MOVED:
         if not moved:
             raise UsageError(MOVED[name].message)
@@ -228,13 +221,11 @@ def get_spec(name: str, *, moved: bool = False) -> StrategySpec:
 
 
 def make_strategy(name: str, clean_fn: Callable[[], torch.Tensor] | None = None) -> Callable:
-    """A fresh strategy ``name``; oracles need ``clean_fn`` and so run only in the bench."""
+    """A fresh rule ``name``; oracles need ``clean_fn`` and so run only in the bench."""
     spec = get_spec(name)
     if spec.oracle and not spec.clean_labels and clean_fn is None:
-        raise UsageError(
-            f"Strategy {name!r} reads the clean labels, which only the bench has "
-            "(noisy-select bench)."
-        )
+        raise UsageError(f"Strategy {name!r} reads the clean labels, which only the bench has "
+                         "(noisy-select bench).")
     return spec.build(clean_fn)
 
 
@@ -249,8 +240,8 @@ def _jsonable(value):
 
 
 def resolved_config(name: str) -> dict:
-    """Everything that defines strategy ``name`` (``StrategySpec.config``; a moved name's: what
-    its rows recorded)."""
+    """Everything that defines rule ``name`` (``StrategySpec.config``; a moved name's: what its
+    rows recorded)."""
     return get_spec(name, moved=True).config()
 
 
