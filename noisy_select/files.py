@@ -1,4 +1,4 @@
-"""Writing result files so that an interrupt or an error never leaves half a file behind."""
+"""Outputs: checked against the inputs before any work, and written whole (never half a file)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import tempfile
 from collections.abc import Callable
 from typing import IO
 
+from noisy_select.errors import DataError
+
 
 def atomic_write(path: str, write: Callable[[IO[str]], object]) -> None:
     """Write ``path`` through ``write(file)`` into a temporary file beside it, then move it into
-    place (creating the folder). The file gets the user's umask, like any new file (a temporary
-    file alone would be private, mode 600)."""
+    place, with the user's umask (a temporary file alone would be mode 600)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", delete=False) as f:
@@ -38,6 +39,7 @@ def write_json(record: dict, path: str) -> None:
 
 
 def _nearest_existing(folder: str) -> str:
+    """``folder`` or its nearest existing parent."""
     while not os.path.exists(folder):
         parent = os.path.dirname(folder)
         if parent == folder:
@@ -47,13 +49,8 @@ def _nearest_existing(folder: str) -> str:
 
 
 def check_writable(path: str, option: str, *, folder: bool = False) -> None:
-    """Raise ``DataError`` unless ``path`` can be written (a file; a folder with ``folder``),
-    before any work starts: an existing directory where a file goes, a file where a folder
-    goes, or a place where nothing can be created (read-only, immutable, no permission; probed
-    by creating and removing a temporary file, which also holds for root).
-    """
-    from noisy_select.errors import DataError
-
+    """``DataError`` unless ``path`` can be written (a folder with ``folder``), probed by
+    creating a temporary file there (which holds for root too)."""
     target = os.path.abspath(path)
     if folder:
         if os.path.exists(target) and not os.path.isdir(target):
@@ -128,14 +125,10 @@ def _same_file(a: str, b: str) -> bool:
 
 def check_outputs(outputs: list[tuple[str, str, Callable[[str], bool]]], inputs: list[str], *,
                   force: bool = False) -> None:
-    """Raise ``DataError`` (one line) before any work unless every output may be written.
-
-    ``outputs`` holds ``(path, option, ours)``: an output may not be any of ``inputs`` nor
-    another output, and an existing file is replaced only when ``ours(path)`` recognises it
-    as the kind this command writes, or with ``force``.
+    """``DataError`` unless every ``(path, option, ours)`` of ``outputs`` may be written: not one
+    of ``inputs`` nor another output, and an existing file only when ``ours(path)`` recognises it
+    (or with ``force``).
     """
-    from noisy_select.errors import DataError
-
     for i, (path, option, ours) in enumerate(outputs):
         for source in inputs:
             if _same_file(path, source):

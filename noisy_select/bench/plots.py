@@ -1,8 +1,5 @@
-"""Figures a person would rather look at than read: BAC per epoch, keep rates, losses.
-
-One colour per model and one line style per label, the same in every panel. Model 1 is drawn
-wide and pale under model 2's thin line with other markers, so that both stay visible where
-their lines coincide.
+"""The working notebook's figures of one run: BAC per epoch, keep rates, losses. One colour per
+model, one line style per label; model 1 wide and pale under model 2, so both show where equal.
 """
 
 from __future__ import annotations
@@ -12,7 +9,6 @@ import torch
 
 MODEL_COLORS = {1: "tab:blue", 2: "tab:orange"}
 LABEL_STYLES = {0: "-", 1: "--"}
-# Model 1 underneath, wide and pale; model 2 on top, thin, with other markers.
 MODEL_LINES = {1: {"lw": 4.0, "alpha": 0.55, "marker": "o", "ms": 7, "zorder": 2},
                2: {"lw": 1.5, "alpha": 1.0, "marker": "x", "ms": 6, "zorder": 3}}
 
@@ -62,8 +58,8 @@ def plot_keep_rates(epochs: list[dict], ax=None):
 
 def plot_loss_distributions(losses: torch.Tensor, correct: torch.Tensor, labels: torch.Tensor,
                             ax=None, model: int = 1):
-    """Histograms of one model's last-epoch losses, per given label (line style), correctly
-    labelled samples filled and wrongly labelled ones as outlines."""
+    """Histograms of one model's last-epoch losses per given label, correct labels filled,
+    wrong ones outlined."""
     ax = _axes(ax)
     loss = losses[model - 1].numpy()
     bins = np.linspace(0, min(float(np.nanmax(loss)), 8.0), 40)

@@ -41,12 +41,8 @@ def seed_select_indices(targets: torch.Tensor, losses: list[torch.Tensor]) -> li
 
 def call_stream(epochs: int = 2, samples: int = 3000, seed: int = 0,
                 device: torch.device | str = "cpu") -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-    """The calls a strategy sees in ``epochs`` epochs of the fixed loop over ``samples`` noisy samples.
-
-    Labels follow the olympiad's structure (65% class 1, half of label 0 wrong); each model's
-    logit is ``1.5 * (+-1) + N(0, 1)`` for the clean class, so the losses carry a ranking. The
-    batches repeat in the same order every epoch, as the loop's unshuffled loader gives them.
-    """
+    """The calls of ``epochs`` epochs of the loop over ``samples`` samples of the olympiad's
+    noise, unshuffled; each model's margin is ``1.5 * (+-1) + N(0, 1)`` for the clean class."""
     gen = torch.Generator().manual_seed(seed)
     clean = (torch.rand(samples, generator=gen) < 0.65).long()
     flip = torch.where(clean == 1, torch.rand(samples, generator=gen) < 0.484,
@@ -67,8 +63,7 @@ def call_stream(epochs: int = 2, samples: int = 3000, seed: int = 0,
 
 @contextlib.contextmanager
 def _profiler_quiet():
-    """Silence what the profiler's C++ side prints to file descriptor 2 (a few lines per
-    profile in some torch builds), not Python's own ``sys.stderr`` writes."""
+    """Silence what the profiler's C++ side prints to file descriptor 2 (some torch builds)."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -82,8 +77,8 @@ def _profiler_quiet():
 
 
 def top_level_ops(fn: Callable[[], object]) -> int:
-    """The number of aten operators ``fn()`` dispatches at the top level (not counting the ops
-    they call), by ``torch.profiler`` on the CPU: the strategy's cost in kernel launches."""
+    """How many top-level aten operators ``fn()`` dispatches (``torch.profiler``, CPU): a
+    strategy's cost in kernel launches."""
     from torch.profiler import ProfilerActivity, profile
 
     with _profiler_quiet(), profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -94,9 +89,8 @@ def top_level_ops(fn: Callable[[], object]) -> int:
 
 def count_ops(strategy: str = SHIPPED, device: torch.device | str = "cpu",
               epochs: int = NUM_EPOCHS) -> dict:
-    """Top-level aten ops per call of ``strategy`` over ``epochs`` epochs of ``call_stream``
-    (median and the most in one call, e.g. where an epoch ends or a phase switches), next to
-    the seed's strategy."""
+    """Top-level aten ops per call of ``strategy`` over ``call_stream`` (median and most), and
+    the seed's strategy's."""
     built = make_strategy(strategy)
     calls = call_stream(epochs=epochs, device=device)
     counts = sorted(top_level_ops(partial(built, y, losses)) for y, losses in calls)

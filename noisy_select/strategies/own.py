@@ -1,16 +1,9 @@
-"""Rules of your own: a callable in a file or a module, wherever a strategy name goes.
+"""Rules of your own: ``path/to/file.py`` (its ``your_select_indices``), ``path/to/file.py:NAME``
+or ``package.module:NAME``, wherever a strategy name goes.
 
-A rule spec is one of:
-
-- ``NAME``: a registered strategy (``noisy-select strategies`` lists them);
-- ``path/to/file.py``: that file's ``your_select_indices``; ``path/to/file.py:NAME``: its ``NAME``;
-- ``package.module:NAME``: ``NAME`` of an importable module.
-
-A spec ending in ``.py`` or holding ``:`` is always a file or a module, never a registered name.
-``locate`` finds the file and hashes it; ``load`` executes it afresh, in a module that is not
-kept in ``sys.modules``, so no state (a module-level counter, a strategy object) carries from
-one load into the next; ``trial`` calls a rule on made-up batches and checks what it returns.
-Every failure is one ``UsageError`` line (exit 2), raised before any training.
+``locate`` finds and hashes the file; ``load`` executes it afresh, outside ``sys.modules``, so no
+state carries from one load into the next; ``trial`` checks a rule on made-up batches. Every
+failure is one ``UsageError`` line, raised before any training.
 """
 
 from __future__ import annotations
@@ -90,8 +83,8 @@ def _split(text: str) -> tuple[str, str, str | None]:
 
 
 def locate(text: str) -> tuple[OwnRule, bytes]:
-    """The rule ``text`` names and the bytes of its file; ``UsageError`` when the file or module
-    cannot be found or is not Python source, ``DataError`` when it changed since it was pinned."""
+    """The rule ``text`` names and its file's bytes; ``UsageError`` for a file or module that is
+    not found or not Python source, ``DataError`` for one changed since it was pinned."""
     where, attr, pin = _split(text)
     module = None
     if where.endswith(".py") or "/" in where or os.sep in where or os.path.exists(where):
@@ -138,8 +131,7 @@ def _frame(err: BaseException, path: str | None = None) -> str:
 
 
 def execute(rule: OwnRule, data: bytes) -> types.ModuleType:
-    """The module of ``data`` (the file's bytes), executed afresh; ``UsageError`` for a syntax
-    error, a failed import or an exception while it runs."""
+    """The module of ``data`` (the file's bytes), executed afresh; ``UsageError`` for any error."""
     name = rule.module or f"noisy_select_rule_{os.path.splitext(os.path.basename(rule.path))[0]}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=rule.path)
     assert spec is not None  # a loader of None always gives one
@@ -170,8 +162,8 @@ def execute(rule: OwnRule, data: bytes) -> types.ModuleType:
 
 
 def load(rule: OwnRule, data: bytes | None = None) -> Callable:
-    """``rule``'s callable from a fresh execution of its file (read again unless ``data``):
-    ``UsageError`` when the name is missing, not a rule, or takes the wrong arguments."""
+    """``rule``'s callable from a fresh execution of its file (read again unless ``data``);
+    ``UsageError`` when it is missing or not a rule."""
     if data is None:
         rule, data = locate(rule.pinned)
     module = execute(rule, data)
@@ -205,9 +197,8 @@ def check_callable(fn, label: str) -> None:
 
 
 def check_selection(selected, size: int) -> None:
-    """Raise ``UsageError`` unless ``selected`` is what the loop can index a batch of ``size``
-    with: two 1-D integer index tensors (or lists of ints) in ``[0, size)``. One host read for
-    the ranges of both; a negative index would wrap and a bool mask would be taken as one."""
+    """``UsageError`` unless ``selected`` is two 1-D integer index tensors (or lists) in
+    ``[0, size)`` (a negative index would wrap, a bool mask be taken as one); one host read."""
     if not isinstance(selected, (list, tuple)) or len(selected) != 2:
         raise UsageError("Expected the strategy to return [indices for model 1, indices for "
                          f"model 2], but got {type(selected).__name__}"
@@ -230,10 +221,8 @@ def check_selection(selected, size: int) -> None:
 
 
 def trial_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
-    """Made-up batches as the loops pass them, ``TRIAL_EPOCHS`` identical passes of: three
-    batches of 128 with both labels (about 63% label 0), one of label 1 only, one of label 0 only,
-    and a short last batch of 16. Losses are per sample, attached to a graph as the loops give
-    them, drawn anew on each call."""
+    """``TRIAL_EPOCHS`` passes of: three batches of 128 (about 63% label 0), one of label 1 only,
+    one of label 0 only, and one of 16; losses ``(B,)`` attached to a graph, drawn anew each call."""
     gen = torch.Generator().manual_seed(seed)
     mixed = [(torch.rand(size, generator=gen) > 0.63).long() for size in (128, 128, 128, 16)]
     epoch = [*mixed[:3], torch.ones(128, dtype=torch.long), torch.zeros(128, dtype=torch.long),
@@ -247,11 +236,9 @@ def trial_batches(seed: int = 0) -> list[tuple[torch.Tensor, list[torch.Tensor]]
 
 
 def trial(rule: Callable, label: str) -> None:
-    """Call ``rule`` on ``trial_batches`` and check each answer: two sequences of integer
-    indices within the batch, on the device of ``targets``; ``targets`` and ``losses`` left as
-    they were. ``UsageError`` names the call, the batch and, for an exception, its last frame.
-    Repeated indices are allowed: the loops train on a repeated sample twice (the shipped rule
-    balances the labels so)."""
+    """Call ``rule`` on ``trial_batches``: each answer ``check_selection``'s, on the device of
+    ``targets``, the inputs unchanged (repeated indices are allowed: the loops train on them
+    twice). ``UsageError`` names the call, the batch and an exception's last frame."""
     for call, (targets, losses) in enumerate(trial_batches()):
         kept = targets.clone(), [x.detach().clone() for x in losses]
         labels = sorted(set(targets.tolist()))
