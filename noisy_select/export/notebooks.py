@@ -162,12 +162,9 @@ def solution_source(strategy: str = SHIPPED) -> str:
              "library only.\n# Running this cell creates the strategy and its state afresh: re-run "
              "it before training again.\nfrom __future__ import annotations"]
     parts += [_module_body(m) for m in modules]
-    if not _defines_entry_point(ast.parse("\n\n".join(parts[1:]))):
-        # A strategy object, built once by this cell; the entry point calls it (a module that
-        # defines its own entry point, as the shipped one does, keeps it).
-        parts.append(f"_STRATEGY = {inline.expression(spec)}")
-        parts.append("def your_select_indices(targets, losses):\n"
-                     "    return _STRATEGY(targets, losses)")
+    # A strategy object, built once by this cell; the entry point calls it.
+    parts.append(f"_STRATEGY = {inline.expression(spec)}")
+    parts.append("def your_select_indices(targets, losses):\n    return _STRATEGY(targets, losses)")
     return "\n\n\n".join(parts) + "\n"
 
 
