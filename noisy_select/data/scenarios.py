@@ -197,23 +197,16 @@ class ProxyData:
     source_fingerprint: str | None = None  # sources.fingerprint of the images drawn from
 
     def manifest(self) -> dict:
-        counts = {}
-        for name, split in self.splits.items():
-            counts[name] = {
-                "size": int(len(split.labels)),
-                "clean_counts": np.bincount(split.clean, minlength=2).tolist(),
-                "label_counts": np.bincount(split.labels, minlength=2).tolist(),
-                "wrong_labels": int((split.labels != split.clean).sum()),
-            }
-        return {
-            "scenario": asdict(self.scenario),
-            "seed": self.seed,
-            "scale": self.scale,
-            "source": SOURCE_NOTES[self.scenario.source],
-            "source_fingerprint": self.source_fingerprint,
-            "class_map": class_map(self.scenario),
-            "counts": counts,
-        }
+        """What ``manifest.json`` records of the build (``proxy`` adds the mark and checksums)."""
+        counts = {name: {"size": int(len(s.labels)),
+                         "clean_counts": np.bincount(s.clean, minlength=2).tolist(),
+                         "label_counts": np.bincount(s.labels, minlength=2).tolist(),
+                         "wrong_labels": int((s.labels != s.clean).sum())}
+                  for name, s in self.splits.items()}
+        return {"scenario": asdict(self.scenario), "seed": self.seed, "scale": self.scale,
+                "source": SOURCE_NOTES[self.scenario.source],
+                "source_fingerprint": self.source_fingerprint,
+                "class_map": class_map(self.scenario), "counts": counts}
 
 
 SOURCE_NOTES = {
