@@ -61,18 +61,14 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
         return folder_state(data_dir)
     if state.kind == "data":
         if scenario is not None:
-            raise DataError(
-                f"Expected a proxy of scenario {scenario!r} in {data_dir}, but it holds data of "
-                "the official layout (no manifest.json). Drop --scenario to train on it, or pick "
-                "an empty --data folder for the proxy."
-            )
+            raise DataError(f"Expected a proxy of scenario {scenario!r} in {data_dir}, but it holds data of "
+                            "the official layout (no manifest.json). Drop --scenario to train on it, or pick "
+                            "an empty --data folder for the proxy.")
         return state
-    raise DataError(
-        f"Expected {data_dir} to hold train/ and val/ with their labels (the official layout), "
-        f"but {_what_is_missing(data_dir)} missing (found: {', '.join(state.contents)}). "
-        "Nothing was changed. Point --data at a folder of the official layout, or build the "
-        "proxy into a new folder with `noisy-select data --data NEW_FOLDER`."
-    )
+    raise DataError(f"Expected {data_dir} to hold train/ and val/ with their labels (the official layout), "
+                    f"but {_what_is_missing(data_dir)} missing (found: {', '.join(state.contents)}). "
+                    "Nothing was changed. Point --data at a folder of the official layout, or build the "
+                    "proxy into a new folder with `noisy-select data --data NEW_FOLDER`.")
 
 
 def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:

@@ -196,11 +196,9 @@ def check_writable_for_proxy(data_dir: str) -> FolderState:
         suggestion = os.path.join(os.path.dirname(data_dir), "proxy")
     else:
         suggestion = os.path.join(data_dir, "proxy")
-    raise DataError(
-        f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
-        f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
-        f"`noisy-select data --data {suggestion}`."
-    )
+    raise DataError(f"Expected an empty or new folder (or one holding a proxy) to build the proxy into, but "
+                    f"{data_dir} {what}. Nothing was changed; choose another folder, e.g. "
+                    f"`noisy-select data --data {suggestion}`.")
 
 
 def describe_data(data_dir: str) -> str:
@@ -208,10 +206,8 @@ def describe_data(data_dir: str) -> str:
     manifest = read_manifest(data_dir)
     if manifest is None:
         return f"Using the data in {data_dir} (official layout, no proxy manifest)."
-    return (
-        f"Using the offline proxy {manifest['scenario']['name']!r} (seed {manifest['seed']}) "
-        f"in {data_dir}: {manifest['source']}."
-    )
+    return (f"Using the offline proxy {manifest['scenario']['name']!r} (seed {manifest['seed']}) "
+            f"in {data_dir}: {manifest['source']}.")
 
 
 def content_hash(data_dir: str) -> str:
@@ -259,10 +255,8 @@ def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd
         raise DataError(f"Could not read {path} as CSV: {err}") from err
     missing = {"file_name", "label"} - set(df.columns)
     if missing:
-        raise DataError(
-            f"Expected columns file_name,label in {path}, but it lacks {sorted(missing)} "
-            f"(columns: {list(df.columns)})."
-        )
+        raise DataError(f"Expected columns file_name,label in {path}, but it lacks {sorted(missing)} "
+                        f"(columns: {list(df.columns)}).")
     if df.empty:
         raise DataError(f"Expected at least one row in {path}, but it holds only the header; "
                         "add one row per image (file_name,label).")
@@ -272,10 +266,8 @@ def read_labels(split_dir: str, file_name: str = TASK_DATASET_LABELS_FILE) -> pd
         i = int(np.flatnonzero(bad.to_numpy())[0])
         shown = df["label"].iloc[i]
         what = "has no label" if pd.isna(shown) else f"has label {shown}"
-        raise DataError(
-            f"Expected labels 0 or 1 in {path}, but row {i + 2} ({df['file_name'].iloc[i]}) "
-            f"{what}; fix or remove that row."
-        )
+        raise DataError(f"Expected labels 0 or 1 in {path}, but row {i + 2} ({df['file_name'].iloc[i]}) "
+                        f"{what}; fix or remove that row.")
     _check_duplicates(path, df, labels)
     _note_unusual_spelling(path, labels)
     return df
@@ -344,22 +336,18 @@ def read_split(split_dir: str) -> Split:
         except (OSError, Image.DecompressionBombError) as err:
             raise DataError(f"Could not read the image {path} ({where}): {err}") from err
         if array is None:
-            raise DataError(
-                f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
-                f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "
-                "`Image.open(p).convert('L').resize((28, 28))`."
-            )
+            raise DataError(f"Expected a 28x28 grayscale (mode L) image at {path} ({where}), but got a "
+                            f"{size[0]}x{size[1]} image of mode {mode}; convert it, e.g. "
+                            "`Image.open(p).convert('L').resize((28, 28))`.")
         images[i] = array
     labels = df["label"].to_numpy(dtype=np.int64).copy()  # writable, for torch
     clean = labels
     if os.path.exists(os.path.join(split_dir, CLEAN_LABELS_FILE)):
         clean_df = read_labels(split_dir, CLEAN_LABELS_FILE)
         if list(clean_df["file_name"]) != list(df["file_name"]):
-            raise DataError(
-                f"Expected {CLEAN_LABELS_FILE} in {split_dir} to list the same files as "
-                f"{TASK_DATASET_LABELS_FILE}, in the same order, but they differ; rebuild the "
-                "proxy with `noisy-select data --force`."
-            )
+            raise DataError(f"Expected {CLEAN_LABELS_FILE} in {split_dir} to list the same files as "
+                            f"{TASK_DATASET_LABELS_FILE}, in the same order, but they differ; rebuild the "
+                            "proxy with `noisy-select data --force`.")
         clean = clean_df["label"].to_numpy(dtype=np.int64).copy()
     return Split(images, labels, clean)
 

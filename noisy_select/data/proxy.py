@@ -47,10 +47,8 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
     state = check_writable_for_proxy(out_dir)
     check_writable(out_dir, "--data", folder=True)
     if state.kind == "proxy" and not force:
-        raise FileExistsError(
-            f"Expected no data set in {out_dir}, but it holds a proxy already; "
-            "pass force=True (--force) to replace it."
-        )
+        raise FileExistsError(f"Expected no data set in {out_dir}, but it holds a proxy already; "
+                              "pass force=True (--force) to replace it.")
     names = [*SPLITS, MANIFEST_FILE]
     created = state.kind == "missing"
     os.makedirs(out_dir, exist_ok=True)

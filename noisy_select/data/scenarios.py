@@ -241,10 +241,8 @@ def get_scenario(name: str) -> Scenario:
         if not os.path.isfile(name):
             raise DataError(f"Expected a scenario file at {name}, but there is none.")
         return read_scenario_file(name)
-    raise UsageError(
-        f"Expected a scenario name in {sorted(SCENARIOS)} or a scenario file (.toml, .json), "
-        f"but got {name!r}."
-    )
+    raise UsageError(f"Expected a scenario name in {sorted(SCENARIOS)} or a scenario file (.toml, .json), "
+                     f"but got {name!r}.")
 
 
 @lru_cache(maxsize=2)
@@ -325,11 +323,9 @@ def build(name: str, seed: int, scale: float = 1.0, source_dir: str | None = Non
             left, _class_counts(round(scenario.test_size * scale), scenario.test_prior))
     for split, counts in wanted.items():
         if (counts < 1).any():
-            raise UsageError(
-                f"Expected `scale` to leave every split of {name!r} at least one image of each "
-                f"class, but scale {scale} gives {split} the class counts {counts.tolist()}; "
-                "use a larger --scale."
-            )
+            raise UsageError(f"Expected `scale` to leave every split of {name!r} at least one image of each "
+                             f"class, but scale {scale} gives {split} the class counts {counts.tolist()}; "
+                             "use a larger --scale.")
 
     data = ProxyData(scenario, seed, scale, source_fingerprint=_fingerprint(scenario.source,
                                                                              source_dir))

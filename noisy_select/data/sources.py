@@ -131,14 +131,12 @@ def find_fashion(source: str | None = None, *, download: bool = True) -> str:
         FashionMNIST(cache_dir(), download=True)
         if _complete(cached):
             return cached
-    raise DataError(
-        "Fashion-MNIST was not found. Looked for its four IDX files "
-        f"({names}) in: (1) --source DIR, not given; (2) torchvision's layout {cached} (fill "
-        "it with `python -c \"from torchvision.datasets import FashionMNIST; "
-        f"FashionMNIST('{cache_dir()}', download=True)\"`); (3) {DEBIAN_FASHION} "
-        "(`apt-get install dataset-fashion-mnist`); (4) torchvision's download, "
-        + ("not allowed here." if not download else "which needs internet, and there is none.")
-    )
+    raise DataError("Fashion-MNIST was not found. Looked for its four IDX files "
+                    f"({names}) in: (1) --source DIR, not given; (2) torchvision's layout {cached} (fill "
+                    "it with `python -c \"from torchvision.datasets import FashionMNIST; "
+                    f"FashionMNIST('{cache_dir()}', download=True)\"`); (3) {DEBIAN_FASHION} "
+                    "(`apt-get install dataset-fashion-mnist`); (4) torchvision's download, "
+                    + ("not allowed here." if not download else "which needs internet, and there is none."))
 
 
 def fingerprint(images: np.ndarray, classes: np.ndarray) -> str:
