@@ -136,12 +136,11 @@ def _per_seed(rows: list[dict], scenario: str, value) -> dict[str, dict[int, np.
 def _same_runs(rows: list[dict], scenario: str) -> dict[str, list[str]]:
     """Strategies whose rows on ``scenario`` have the same scores and history on every seed,
     grouped under the first name."""
-    fingerprints: dict[str, tuple] = {}
+    fingerprints: dict[str, list] = {}
     for r in rows:
         if r["scenario"] == scenario:
-            fingerprints.setdefault(r["strategy"], ())
-            fingerprints[r["strategy"]] += ((r["seed"], r["bac_1"], r["bac_2"],
-                                              json.dumps(r.get("history"), sort_keys=True)),)
+            fingerprints.setdefault(r["strategy"], []).append(
+                (r["seed"], r["bac_1"], r["bac_2"], json.dumps(r.get("history"), sort_keys=True)))
     groups: dict[tuple, list[str]] = {}
     for name, fp in fingerprints.items():
         groups.setdefault(tuple(sorted(fp)), []).append(name)
@@ -232,21 +231,18 @@ def shipped_against_anchors(rows: list[dict]) -> str:
         names = list(dict.fromkeys(r["strategy"] for r in rows if r["scenario"] == scenario))
         if SHIPPED not in names:
             continue
-        for wanted in ROLES:
-            for other in names:
-                if role[other] == wanted:
-                    table.append(compare.paired(rows, scenario, other, SHIPPED))
+        table += [compare.paired(rows, scenario, other, SHIPPED)
+                  for wanted in ROLES for other in names if role[other] == wanted]
     if not table:
         return ""
     lines = ["## The shipped strategy against each anchor (paired seeds)", "",
              f"Each line: `{SHIPPED}` minus the named strategy, per seed, averaged over the seeds; "
              "a 95% interval that excludes 0 is a real difference, one that spans 0 is not told "
              "apart by these seeds.", ""]
-    for r in table:
-        lines.append(f"- {r['scenario']}: vs `{r['baseline']}`: {r['mean_diff']:+.3f} "
-                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] over {len(r['seeds'])} seeds, "
-                     f"{r['wins']} wins / {r['losses']} losses / {r['ties']} ties: "
-                     f"{compare.verdict(r)}")
+    lines += [f"- {r['scenario']}: vs `{r['baseline']}`: {r['mean_diff']:+.3f} "
+              f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] over {len(r['seeds'])} seeds, "
+              f"{r['wins']} wins / {r['losses']} losses / {r['ties']} ties: {compare.verdict(r)}"
+              for r in table]
     return "\n".join(lines) + "\n"
 
 
