@@ -22,11 +22,11 @@ from __future__ import annotations
 import torch
 
 from noisy_select.strategies.base import (
-    EpochCounter,
     PUBLISHED_KEEP,
+    EpochCounter,
     Strategy,
-    kept_by_peer,
     keep_lowest,
+    kept_by_peer,
     kept_indices,
 )
 from noisy_select.strategies.shipped import BalancedThenPublished, balanced
