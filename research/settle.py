@@ -19,34 +19,22 @@ from __future__ import annotations
 
 import torch
 
-from noisy_select.strategies.base import EPOCHS, EpochCounter, Strategy, kept_by_peer, kept_indices
+from noisy_select.strategies.base import kept_by_peer
 from noisy_select.strategies.shipped import BalancedThenPublished
 
 
-class SettledEnd(Strategy):
+class SettledEnd(BalancedThenPublished):
     """The shipped rule, except in the run's last ``last`` epochs: there each model trains on the
     lowest share ``keep`` of each label by its peer's loss."""
 
-    def __init__(self, keep: float = 0.25, last: int = 1, epochs: int = EPOCHS) -> None:
-        self.keep, self.last, self.epochs = keep, last, epochs
-        self.shipped = BalancedThenPublished(epochs=epochs)
-        super().__init__()
+    def __init__(self, keep: float = 0.25, last: int = 1, **shipped) -> None:
+        self.keep, self.last = keep, last
+        super().__init__(**shipped)
 
-    def reset(self) -> None:
-        super().reset()
-        self.shipped.reset()
-        self.counter = EpochCounter()
-
-    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        epoch, _ = self.counter.step(labels)
-        if epoch < self.epochs - self.last:
-            out = self.shipped(labels, [loss[0], loss[1]])
-        else:
-            out = kept_indices(kept_by_peer(labels, loss, (self.keep, self.keep)), labels)
-        length = self.counter.length
-        if length is not None and self.counter.calls >= self.epochs * length:
-            self.reset()  # the run is over: the next call starts another one
-        return out
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor | None:
+        if self.epoch >= self.epochs - self.last:
+            return kept_by_peer(labels, loss, (self.keep, self.keep))
+        return super().kept(labels, loss)
 
 
 settle_25 = SettledEnd()

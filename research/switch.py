@@ -21,41 +21,24 @@ from __future__ import annotations
 
 import torch
 
-from noisy_select.strategies.base import (
-    PUBLISHED_KEEP,
-    EpochCounter,
-    Strategy,
-    keep_lowest,
-    kept_by_peer,
-    kept_indices,
-)
-from noisy_select.strategies.shipped import BalancedThenPublished, balanced
+from noisy_select.strategies.base import PUBLISHED_KEEP, keep_lowest
+from noisy_select.strategies.shipped import BalancedThenPublished
 
 switch_1 = BalancedThenPublished(switch=1)
 switch_3 = BalancedThenPublished(switch=3)
 
 
-class JointLabel0(Strategy):
+class JointLabel0(BalancedThenPublished):
     """The shipped warm-up for ``switch`` epochs, then label 1 by the peer's loss and label 0
     by both models' summed loss, at the published shares."""
 
-    def __init__(self, switch: int = 2) -> None:
-        self.switch = switch
-        super().__init__()
-
-    def reset(self) -> None:
-        super().reset()
-        self.counter = EpochCounter()
-
-    def select(self, labels: torch.Tensor, loss: torch.Tensor) -> list[torch.Tensor]:
-        epoch, _ = self.counter.step(labels)
-        if epoch < self.switch:
-            return balanced(labels)
-        by_peer = kept_by_peer(labels, loss, PUBLISHED_KEEP)
+    def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor | None:
+        by_peer = super().kept(labels, loss)
+        if by_peer is None:
+            return None
         keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64, device=labels.device)
-        joint = keep_lowest(labels, loss.sum(0), keep).expand_as(by_peer)
-        mask = torch.where(labels == 0, joint, by_peer)
-        return kept_indices(mask, labels)
+        joint = keep_lowest(labels.clamp(0, 1), loss.sum(0), keep).expand_as(by_peer)
+        return torch.where(labels == 0, joint, by_peer)
 
 
 joint_0 = JointLabel0()

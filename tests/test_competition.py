@@ -195,23 +195,23 @@ def test_official_loop_outside_final_mode_reads_val_and_returns_its_metrics(caps
 
 
 def test_official_cell_seeds_again_before_training():
-    """train_pair(loop="official") is the organizers' execution cell: seed, build, seed again."""
+    """run_execution_cell(loop="official") is the organizers' execution cell: seed, build, seed again."""
     from noisy_select.data import scenarios
-    from noisy_select.train.training import tensor_batches, train_pair
+    from noisy_select.train.training import run_execution_cell, tensor_batches
 
     data = scenarios.build("olympiad", 0, scale=0.05)
     loader = tensor_batches(data.splits["train"], torch.device("cpu"))
     rule = lambda t, ls: [torch.arange(len(t))] * 2  # noqa: E731
-    pair = train_pair(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
+    pair = run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
                       loop="official", progress=False)
     m1, m2, o1, o2 = _pair(seed=5)
     c.seed_everything(5)
     c.train_official(m1, m2, o1, o2, nn.CrossEntropyLoss(reduction="none"), loader, loader, 1,
                      "cpu", rule, progress=False)
     assert torch.equal(_flat(pair.model1), _flat(m1))
-    seed_pair = train_pair(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
+    seed_pair = run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
                            loop="seed", progress=False)
     assert not torch.equal(_flat(seed_pair.model1), _flat(m1))
     with pytest.raises(ValueError, match="Expected `loop` in"):
-        train_pair(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
+        run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
                    loop="platform")

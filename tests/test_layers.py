@@ -17,7 +17,6 @@ LAYERS = [
     ["data"],  # scenarios, image sources, data folders, the proxy
     ["train"],  # the training of a pair (both fixed loops), evaluation, diagnostics
     ["bench"],  # sweeps, result rows, paired comparison, reports, figures, speed
-    ["config", "run"],  # one run, as `noisy-select run` does it
     ["export"],  # the submission notebook and its hand-off check
     ["api", "cli", "__main__", ""],  # the Python API, the command line, the entry point
 ]

@@ -275,6 +275,13 @@ def test_a_rule_file_goes_through_run_bench_compare_and_the_api(rule, tmp_path, 
     assert len(results.read_text().splitlines()) == len(rows)  # nothing ran twice
 
 
+def test_compare_names_the_shipped_object_by_its_registered_name():
+    from noisy_select import your_select_indices
+    from noisy_select.api import _spec
+
+    assert _spec(your_select_indices) == "your_select_indices"
+
+
 def test_compare_refuses_a_function_without_a_file():
     with pytest.raises(UsageError, match="pass the file's path"):
         compare(lambda targets, losses: [[0], [0]])

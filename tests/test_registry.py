@@ -149,13 +149,13 @@ EXPORTABLE = sorted(n for n, s in REGISTRY.items() if exportable(s))
 def test_every_exportable_strategy_trains_end_to_end_under_both_loops(name, loop):
     """Two epochs of a full and a short batch: the strategy's output drives both loops (the
     organizers' steps even on an empty selection) and leaves finite weights and statistics."""
-    from noisy_select.train.training import InMemoryLoader, train_pair
+    from noisy_select.train.training import InMemoryLoader, run_execution_cell
 
     gen = torch.Generator().manual_seed(3)
     x = torch.rand(21, 1, 28, 28, generator=gen)
     y = (torch.rand(21, 1, generator=gen) > 0.6).long()
     loader = InMemoryLoader([(x[:16], y[:16]), (x[16:], y[16:])])
-    pair = train_pair(loader, loader, make_strategy(name), epochs=2, device=torch.device("cpu"),
+    pair = run_execution_cell(loader, loader, make_strategy(name), epochs=2, device=torch.device("cpu"),
                       seed=0, loop=loop, progress=False)
     assert len(pair.history) == 2
     for model in (pair.model1, pair.model2):

@@ -47,7 +47,7 @@ def test_figures_show_the_seed_spread_merge_identical_rules_and_drop_constant_pa
     from noisy_select.bench import report
 
     def row(strategy, seed, bac, precision=1.0):
-        spec = sweeps.RunSpec("clean", strategy, seed)
+        spec = sweeps.RunConfig("clean", strategy, seed)
         r = fake_row(spec, bac_mean=bac)
         r["history"] = [{"epoch": e, "val_bac_1": bac, "val_bac_2": bac, "val_auc_1": 0.9,
                          "val_auc_2": 0.9 + 0.01 * e} for e in (1, 2)]

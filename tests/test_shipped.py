@@ -178,7 +178,7 @@ def _tiny_loader(n, seed):
 def _train(train_loader, strategy, loop="official", stop=None):
     """The selections of a run of the real ``SmallMobileNet``s through a fixed loop; raises
     ``Interrupted`` at call ``stop``."""
-    from noisy_select.train.training import train_pair
+    from noisy_select.train.training import run_execution_cell
 
     calls = []
 
@@ -189,7 +189,7 @@ def _train(train_loader, strategy, loop="official", stop=None):
         calls.append([o.clone() for o in out])
         return out
 
-    train_pair(train_loader, _tiny_loader(40, 9), select, epochs=6, device=torch.device("cpu"),
+    run_execution_cell(train_loader, _tiny_loader(40, 9), select, epochs=6, device=torch.device("cpu"),
                seed=0, loop=loop, progress=False)
     return calls
 

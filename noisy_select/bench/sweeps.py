@@ -323,6 +323,3 @@ def sweep(specs: list[RunConfig], out: str, *, jobs: int = 1, progress: bool = T
     wanted = {s.key() for s in specs}
     return unique_rows([r for r in read_results(out) if row_key(r) in wanted], out)
 
-
-# The name before issue 29, kept only until tests/test_report.py builds a ``RunConfig``.
-RunSpec = RunConfig

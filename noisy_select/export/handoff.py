@@ -141,10 +141,9 @@ def check_handoff(cells: list[dict], strategy: str, *, scale: float = 0.1, epoch
 
 
 def _replay(cells: list[dict], strategy: str, *, scale: float, epochs: int, seed: int):
-    from noisy_select.config import RunConfig
+    from noisy_select.bench.run import RunConfig, run
     from noisy_select.data.folders import remove_stale_work
     from noisy_select.data.proxy import build_proxy
-    from noisy_select.run import run
     from noisy_select.strategies.registry import make_strategy
 
     # a check killed with kill -9 left its folder; its pid in the name says it is gone

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from noisy_select.constants import SHIPPED
+from noisy_select.constants import BENCH_TAGS, SHIPPED
 from noisy_select.errors import UsageError
 from noisy_select.strategies import anchors, own, shipped
 from noisy_select.strategies.adaptive import AdaptiveSelection
@@ -192,12 +192,10 @@ MOVED = {spec.name: spec for spec in [
     _moved("oracle-clean-end-50", "nowhere (a rule file cannot read the clean labels; git has it)"),
 ]}
 
-DEFAULT_TAGS = ("product", "anchor", "oracle")  # what `noisy-select bench` runs unnamed
-
 
 def default_bench() -> list[str]:
-    """What ``noisy-select bench`` runs unnamed (``DEFAULT_TAGS``), in registry order."""
-    return [name for name, spec in REGISTRY.items() if spec.tag in DEFAULT_TAGS]
+    """What ``noisy-select bench`` runs unnamed (``constants.BENCH_TAGS``), in registry order."""
+    return [name for name, spec in REGISTRY.items() if spec.tag in BENCH_TAGS]
 
 
 def get_spec(name: str, *, moved: bool = False) -> StrategySpec:

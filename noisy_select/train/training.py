@@ -167,7 +167,3 @@ def run_execution_cell(
               epoch_hook=after_epoch, progress=progress)
     return pair
 
-
-# The name before issue 29, kept only until tests/test_competition.py, test_registry.py and
-# test_shipped.py call ``run_execution_cell``.
-train_pair = run_execution_cell
