@@ -13,19 +13,24 @@ import torch
 from noisy_select import check
 from noisy_select.errors import UsageError
 from noisy_select.strategies.anchors import ClassWiseCoTeaching
+from noisy_select.strategies.base import balanced
 from noisy_select.strategies.registry import MOVED, get_spec, make_strategy
 
 RESEARCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "research")
 ENDING = runpy.run_path(os.path.join(RESEARCH, "ending.py"))
 SCHEDULE = runpy.run_path(os.path.join(RESEARCH, "schedule.py"))
 ESTIMATED = runpy.run_path(os.path.join(RESEARCH, "estimated.py"))
+SWITCH = runpy.run_path(os.path.join(RESEARCH, "switch.py"))
+SETTLE = runpy.run_path(os.path.join(RESEARCH, "settle.py"))
 EndOfTraining = ENDING["EndOfTraining"]
 PUBLISHED = ClassWiseCoTeaching()
 
 
 @pytest.mark.parametrize("spec", ["ending.py:x_end_50", "ending.py:x_end_25", "ending.py:x_short",
                                   "schedule.py:all_balanced", "schedule.py:balanced_2",
-                                  "estimated.py:agree_2", "estimated.py:mpe_2"])
+                                  "estimated.py:agree_2", "estimated.py:mpe_2",
+                                  "switch.py:switch_1", "switch.py:switch_3", "switch.py:joint_0",
+                                  "settle.py:settle_25"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -166,3 +171,59 @@ def test_the_estimated_rules_warm_up_as_the_shipped_rule_does():
             x = [torch.rand(n, generator=gen) * 3 for _ in range(2)]
             same = all(torch.equal(a, b) for a, b in zip(ours(t, x), rule(t, x)))
             assert same == (epoch < 2)
+
+
+# --- research/switch.py and settle.py -----------------------------------------------------------
+
+def _run(rule, epochs=6, sizes=(128, 128, 128, 7), seed=4):
+    """Each call's selections over a run whose epochs are ``sizes`` batches (a short last one)."""
+    gen = torch.Generator().manual_seed(seed)
+    calls = []
+    for epoch in range(epochs):
+        for n in sizes:
+            t = torch.randint(0, 2, (n,), generator=gen)
+            x = [torch.rand(n, generator=gen) * 3 for _ in range(2)]
+            calls.append((epoch, t, x, rule(t, x)))
+    return calls
+
+
+def _same(a, b):
+    return all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_joint_0_is_the_shipped_rule_for_label_1_and_both_models_loss_for_label_0():
+    ours = make_strategy("your_select_indices")
+    for epoch, t, x, (first, second) in _run(SWITCH["JointLabel0"]()):
+        shipped = ours(t, x)
+        if epoch < 2:
+            assert _same((first, second), shipped)
+            continue
+        for picked, peer in ((first, shipped[0]), (second, shipped[1])):
+            assert torch.equal(picked[t[picked] == 1], peer[t[peer] == 1])
+        zeros = (t == 0).nonzero().flatten()
+        total = (x[0] + x[1])[zeros]
+        want = zeros[torch.argsort(total, stable=True)[: int(len(zeros) * 0.5)]].sort().values
+        assert torch.equal(first[t[first] == 0], want) and torch.equal(second[t[second] == 0], want)
+
+
+def test_settle_25_is_the_shipped_rule_until_its_last_epoch_then_the_peers_easiest_quarter():
+    ours = make_strategy("your_select_indices")
+    for epoch, t, x, (first, second) in _run(SETTLE["SettledEnd"]()):
+        shipped = ours(t, x)
+        if epoch < 5:
+            assert _same((first, second), shipped)
+            continue
+        for picked, peer_loss in ((first, x[1]), (second, x[0])):
+            for label in (0, 1):
+                members = (t == label).nonzero().flatten()
+                n = int(len(members) * 0.25)  # floor, as the published shares (short batch too)
+                lowest = members[torch.argsort(peer_loss[members], stable=True)[:n]]
+                assert torch.equal(picked[t[picked] == label], lowest.sort().values)
+
+
+def test_the_switch_moves_the_end_of_the_balanced_phase():
+    for name, switch in (("switch_1", 1), ("switch_3", 3)):
+        rule = SWITCH[name]
+        rule.reset()
+        for epoch, t, x, picked in _run(rule):
+            assert _same(picked, PUBLISHED(t, x) if epoch >= switch else balanced(t))
