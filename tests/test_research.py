@@ -22,6 +22,7 @@ SCHEDULE = runpy.run_path(os.path.join(RESEARCH, "schedule.py"))
 ESTIMATED = runpy.run_path(os.path.join(RESEARCH, "estimated.py"))
 SWITCH = runpy.run_path(os.path.join(RESEARCH, "switch.py"))
 SETTLE = runpy.run_path(os.path.join(RESEARCH, "settle.py"))
+JOINT = runpy.run_path(os.path.join(RESEARCH, "joint.py"))
 EndOfTraining = ENDING["EndOfTraining"]
 PUBLISHED = ClassWiseCoTeaching()
 
@@ -30,7 +31,7 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "schedule.py:all_balanced", "schedule.py:balanced_2",
                                   "estimated.py:agree_2", "estimated.py:mpe_2",
                                   "switch.py:switch_1", "switch.py:switch_3", "switch.py:joint_0",
-                                  "settle.py:settle_25"])
+                                  "settle.py:settle_25", "joint.py:joint_all"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -227,3 +228,16 @@ def test_the_switch_moves_the_end_of_the_balanced_phase():
         rule.reset()
         for epoch, t, x, picked in _run(rule):
             assert _same(picked, PUBLISHED(t, x) if epoch >= switch else balanced(t))
+
+
+def test_joint_all_trains_both_models_on_the_published_shares_by_their_summed_loss():
+    for epoch, t, x, (first, second) in _run(JOINT["JointBoth"]()):
+        if epoch < 2:
+            assert _same((first, second), balanced(t))
+            continue
+        assert torch.equal(first, second)
+        summed = x[0] + x[1]
+        for label, share in ((0, 0.50), (1, 0.93)):
+            members = (t == label).nonzero().flatten()
+            lowest = members[torch.argsort(summed[members], stable=True)[: int(len(members) * share)]]
+            assert torch.equal(first[t[first] == label], lowest.sort().values)
