@@ -79,6 +79,7 @@ def test_bench_runs_start_with_fresh_state():
     assert after["bac_mean"] == alone["bac_mean"] and after["selection"] == alone["selection"]
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_runs_write_a_new_record_each_and_say_when_they_overwrite(tiny_proxy, tmp_path, capsys,
                                                                    monkeypatch):
     data = tmp_path / "data"

@@ -207,6 +207,7 @@ def _restarts(loop, size, stops):
         assert all(torch.equal(a[m], b[m]) for a, b in zip(again, reference) for m in (0, 1)), stop
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_a_run_interrupted_and_run_again_is_the_uninterrupted_run():
     # Two calls an epoch (128, 22), stopped in the fourth epoch's second call and run again.
     # The losses of untrained models do not tell a new run (their spread, about 0.07 in a

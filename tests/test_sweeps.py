@@ -57,6 +57,7 @@ def test_tiny_sweep_end_to_end(tmp_path):
     assert {r["loop"] for r in rows} == {"official"} and "## olympiad, official loop" in text
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_both_loops_in_one_results_file_are_kept_apart(tmp_path, capsys):
     out = tmp_path / "r.jsonl"
     for loop in ("seed", "official"):
