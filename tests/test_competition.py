@@ -203,15 +203,15 @@ def test_official_cell_seeds_again_before_training():
     loader = tensor_batches(data.splits["train"], torch.device("cpu"))
     rule = lambda t, ls: [torch.arange(len(t))] * 2  # noqa: E731
     pair = run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
-                      loop="official", progress=False)
+                              loop="official", progress=False)
     m1, m2, o1, o2 = _pair(seed=5)
     c.seed_everything(5)
     c.train_official(m1, m2, o1, o2, nn.CrossEntropyLoss(reduction="none"), loader, loader, 1,
                      "cpu", rule, progress=False)
     assert torch.equal(_flat(pair.model1), _flat(m1))
     seed_pair = run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
-                           loop="seed", progress=False)
+                                   loop="seed", progress=False)
     assert not torch.equal(_flat(seed_pair.model1), _flat(m1))
     with pytest.raises(ValueError, match="Expected `loop` in"):
         run_execution_cell(loader, loader, rule, epochs=1, device=torch.device("cpu"), seed=5,
-                   loop="platform")
+                           loop="platform")

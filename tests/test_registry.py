@@ -156,7 +156,7 @@ def test_every_exportable_strategy_trains_end_to_end_under_both_loops(name, loop
     y = (torch.rand(21, 1, generator=gen) > 0.6).long()
     loader = InMemoryLoader([(x[:16], y[:16]), (x[16:], y[16:])])
     pair = run_execution_cell(loader, loader, make_strategy(name), epochs=2, device=torch.device("cpu"),
-                      seed=0, loop=loop, progress=False)
+                              seed=0, loop=loop, progress=False)
     assert len(pair.history) == 2
     for model in (pair.model1, pair.model2):
         assert all(torch.isfinite(v).all() for v in model.state_dict().values()

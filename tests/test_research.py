@@ -192,6 +192,17 @@ def _same(a, b):
     return all(torch.equal(u, v) for u, v in zip(a, b))
 
 
+def _lowest(t, label, score, share):
+    """The ``floor(n * share)`` samples of ``label`` with the lowest ``score``, in batch order
+    (the published shares' floor, short batch too); what ``picked`` should hold of that label."""
+    members = (t == label).nonzero().flatten()
+    return members[torch.argsort(score[members], stable=True)[: int(len(members) * share)]].sort().values
+
+
+def _of(picked, t, label):
+    return picked[t[picked] == label]
+
+
 def test_joint_0_is_the_shipped_rule_for_label_1_and_both_models_loss_for_label_0():
     ours = make_strategy("your_select_indices")
     for epoch, t, x, (first, second) in _run(SWITCH["JointLabel0"]()):
@@ -200,11 +211,8 @@ def test_joint_0_is_the_shipped_rule_for_label_1_and_both_models_loss_for_label_
             assert _same((first, second), shipped)
             continue
         for picked, peer in ((first, shipped[0]), (second, shipped[1])):
-            assert torch.equal(picked[t[picked] == 1], peer[t[peer] == 1])
-        zeros = (t == 0).nonzero().flatten()
-        total = (x[0] + x[1])[zeros]
-        want = zeros[torch.argsort(total, stable=True)[: int(len(zeros) * 0.5)]].sort().values
-        assert torch.equal(first[t[first] == 0], want) and torch.equal(second[t[second] == 0], want)
+            assert torch.equal(_of(picked, t, 1), _of(peer, t, 1))
+            assert torch.equal(_of(picked, t, 0), _lowest(t, 0, x[0] + x[1], 0.5))
 
 
 def test_settle_25_is_the_shipped_rule_until_its_last_epoch_then_the_peers_easiest_quarter():
@@ -216,10 +224,7 @@ def test_settle_25_is_the_shipped_rule_until_its_last_epoch_then_the_peers_easie
             continue
         for picked, peer_loss in ((first, x[1]), (second, x[0])):
             for label in (0, 1):
-                members = (t == label).nonzero().flatten()
-                n = int(len(members) * 0.25)  # floor, as the published shares (short batch too)
-                lowest = members[torch.argsort(peer_loss[members], stable=True)[:n]]
-                assert torch.equal(picked[t[picked] == label], lowest.sort().values)
+                assert torch.equal(_of(picked, t, label), _lowest(t, label, peer_loss, 0.25))
 
 
 def test_the_switch_moves_the_end_of_the_balanced_phase():
@@ -236,8 +241,5 @@ def test_joint_all_trains_both_models_on_the_published_shares_by_their_summed_lo
             assert _same((first, second), balanced(t))
             continue
         assert torch.equal(first, second)
-        summed = x[0] + x[1]
         for label, share in ((0, 0.50), (1, 0.93)):
-            members = (t == label).nonzero().flatten()
-            lowest = members[torch.argsort(summed[members], stable=True)[: int(len(members) * share)]]
-            assert torch.equal(first[t[first] == label], lowest.sort().values)
+            assert torch.equal(_of(first, t, label), _lowest(t, label, x[0] + x[1], share))

@@ -190,7 +190,7 @@ def _train(train_loader, strategy, loop="official", stop=None):
         return out
 
     run_execution_cell(train_loader, _tiny_loader(40, 9), select, epochs=6, device=torch.device("cpu"),
-               seed=0, loop=loop, progress=False)
+                       seed=0, loop=loop, progress=False)
     return calls
 
 
