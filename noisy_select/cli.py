@@ -14,10 +14,10 @@ import gc
 import os
 import signal
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from noisy_select import __version__
-from noisy_select.bench.run import RunConfig, options
+from noisy_select.bench.run import RunConfig
 from noisy_select.constants import (
     BENCH_TAGS,
     DEFAULT_LOOP,
@@ -41,7 +41,7 @@ MAX_SEEDS = 10_000  # a range is counted before it is built: more runs than anyo
 def _cmd_run(args: argparse.Namespace) -> None:
     from noisy_select.bench.run import new_record_path, run
 
-    config = RunConfig(**{f.name: getattr(args, f.name) for f in options()})
+    config = RunConfig(**{f.name: getattr(args, f.name) for f in fields(RunConfig)})
     run(config if config.out else replace(config, out=new_record_path(config.strategy)))
 
 
@@ -49,7 +49,7 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     """One option per ``RunConfig`` field: its default, help and flags come from the field."""
     kinds = {"positive": {"type": _positive}, "threads": {"type": _threads},
              "scale": {"type": _scale}, "seed": {"type": _seed}, "scenario": {"type": _scenario}}
-    for f in options():
+    for f in fields(RunConfig):
         meta = dict(f.metadata)
         flags = meta.pop("flags", (f"--{f.name.replace('_', '-')}",))
         default = meta.pop("cli_default", f.default)
@@ -316,10 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a rule: a registered name, mine.py (its your_select_indices), "
                             "mine.py:NAME or package.module:NAME")
 
-    def results_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-r", "--results", default=SCRATCH,
-                       help="results file, one JSON line per run (appended; resumes); the "
-                            f"project's committed evidence is {EVIDENCE}, used only when named")
+    def force_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--force", action="store_true",
+                       help="replace an existing output that this command did not write")
+
+    def report_options(p: argparse.ArgumentParser, summary_help: str) -> None:
+        p.add_argument("--summary", default="results/RESULTS.md", help=summary_help)
+        p.add_argument("--figures", default="results/figures", help="folder for the figures")
+        force_option(p)
 
     def source_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--source", default=None,
@@ -364,7 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "the thread count changes a run's numerics)")
         device_option(p)
         p.add_argument("--scale", type=_scale, default=1.0, help="shrink every split, (0, 1]")
-        results_option(p)
+        p.add_argument("-r", "--results", default=SCRATCH,
+                       help="results file, one JSON line per run (appended; resumes); the "
+                            f"project's committed evidence is {EVIDENCE}, used only when named")
         p.add_argument("--backend", default="pool", choices=["pool", "ray"],
                        help="pool: local processes; ray: one Ray task per run (the ray extra)")
         p.add_argument("--address", default=None,
@@ -381,10 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default: those tagged {', '.join(BENCH_TAGS)} in `noisy-select "
                         "strategies`)")
     sweep_options(p, BENCH_SCENARIOS, "0,1,2")
-    p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary")
-    p.add_argument("--figures", default="results/figures", help="folder for the figures")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output that this command did not write")
+    report_options(p, "Markdown summary")
 
     p = command("compare", "paired comparison of strategies over seeds, with bootstrap "
                            "confidence intervals", _cmd_compare)
@@ -394,8 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_options(p, HEADLINE_SCENARIO, "0-9")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output that this command did not write")
+    force_option(p)
 
     command("strategies", "every registered strategy: clean labels read, exportable, what it does",
             _cmd_strategies)
@@ -413,8 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     strategy_option(p)
     p.add_argument("--no-check", action="store_true",
                    help="skip replaying the platform's hand-off before writing")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output that this command did not write")
+    force_option(p)
     p.add_argument("--check-scale", type=_scale, default=0.1,
                    help="size of the olympiad proxy the hand-off check trains on, (0, 1]")
     p.add_argument("--check-epochs", type=_positive, default=NUM_EPOCHS,
@@ -423,12 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("summary", "Markdown table and figures from a results file", _cmd_summary)
     p.add_argument("-r", "--results", nargs="+", default=[EVIDENCE],
                    help="results files to read: JSON lines of the bench, or run records (.json)")
-    p.add_argument("--summary", default="results/RESULTS.md", help="Markdown summary to write")
-    p.add_argument("--figures", default="results/figures", help="folder for the figures")
+    report_options(p, "Markdown summary to write")
     p.add_argument("--commands", default=None,
                    help="text file with the bench commands that wrote the results, listed first")
-    p.add_argument("--force", action="store_true",
-                   help="replace an existing output that this command did not write")
     return parser
 
 
@@ -451,13 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         previous = None
     try:
         args.func(args)
-    except (DataError, HandoffError) as err:
-        print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_DATA
     except BrokenPipeError:  # the reader went away (`noisy-select strategies | head`): stop quietly
+        # (caught before ConnectionError, its base class)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 1
-    except ConnectionError as err:
+    except (DataError, HandoffError, ConnectionError) as err:
         print(f"noisy-select {args.command}: error: {err}", file=sys.stderr)
         return EXIT_DATA
     except (UsageError, FileExistsError) as err:

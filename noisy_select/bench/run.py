@@ -19,7 +19,7 @@ import functools
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from noisy_select.bench.records import describe, make_row, pinned, rule_name, scores
 from noisy_select.constants import DEFAULT_LOOP, DEFAULT_SCENARIO, LOOPS, NUM_EPOCHS, SEED, SHIPPED
@@ -83,11 +83,6 @@ class RunConfig:
         described = self.describe()
         return (scenario_name(self.scenario), self.name, described["loop"],
                 self.seed, self.epochs, self.scale, described["config_hash"])
-
-
-def options() -> list:
-    """The fields of ``RunConfig`` with their metadata, in order (for the command line)."""
-    return list(fields(RunConfig))
 
 
 @functools.lru_cache(maxsize=64)
