@@ -95,10 +95,11 @@ def compare(rule: str | Callable, against: str = SHIPPED, *, scenario: str = HEA
     import pandas as pd
 
     from noisy_select.bench import compare as paired
-    from noisy_select.bench.records import pinned, rule_name
+    from noisy_select.bench.records import rule_name
+    from noisy_select.strategies.registry import canonical
 
     seeds = list(seeds)
-    names = [rule_name(pinned(_spec(r))) for r in (against, rule)]
+    names = [rule_name(canonical(_spec(r))) for r in (against, rule)]
     table = paired.compare_runs([against, _spec(rule)], [scenario], seeds, results=results,
                                 epochs=epochs, device=device, scale=scale, loop=loop,
                                 source=source, threads=threads, jobs=jobs, progress=progress,

@@ -92,14 +92,15 @@ def compare_runs(strategies: list[str], scenarios: list[str], seeds: list[int], 
     the ``RunConfig`` fields every run shares, ``data`` a folder of one's own), then compare
     every strategy with the first, per scenario, on those seeds."""
     from noisy_select.bench import sweeps
-    from noisy_select.bench.records import pinned, rule_name
+    from noisy_select.bench.records import rule_name
     from noisy_select.bench.run import scenario_name
+    from noisy_select.strategies.registry import canonical
 
     if len(strategies) < 2:
         raise UsageError(f"Expected at least two strategies to compare, but got {strategies}.")
     sweeps.check_backend(jobs=jobs, backend=backend, address=address)
     # As the rows name them: a file given twice (mine.py, ./mine.py) is one strategy.
-    named = [rule_name(pinned(s)) for s in strategies]
+    named = [rule_name(canonical(s)) for s in strategies]
     if len(set(named)) < len(named):
         raise UsageError(f"Expected different strategies to compare, but got {strategies}.")
     configs = sweeps.plan(scenarios, strategies, seeds, **options)

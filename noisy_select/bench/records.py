@@ -24,14 +24,6 @@ NUMBER_FIELDS = ("bac_1", "bac_2", "bac_mean", "points")
 REQUIRED_FIELDS = ("schema", *KEY_FIELDS, *NUMBER_FIELDS)
 
 
-def pinned(name: str) -> str:
-    """``name`` with a rule of one's own pinned to its file's hash (``registry.canonical``):
-    what a planned run carries."""
-    from noisy_select.strategies.registry import canonical
-
-    return canonical(name)
-
-
 def rule_name(name: str) -> str:
     """How a row names strategy ``name``: registered names as they are, a rule of one's own as
     ``file:<stem>.<NAME>@<hash>``. (Rows of the robust trainer that left the package, in

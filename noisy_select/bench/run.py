@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 
-from noisy_select.bench.records import describe, make_row, pinned, rule_name, scores
+from noisy_select.bench.records import describe, make_row, rule_name, scores
 from noisy_select.constants import DEFAULT_LOOP, DEFAULT_SCENARIO, LOOPS, NUM_EPOCHS, SEED, SHIPPED
 from noisy_select.errors import UsageError
 
@@ -137,9 +137,10 @@ def run(config: RunConfig) -> dict:
     import torch
 
     from noisy_select.environment import resolve_device
+    from noisy_select.strategies.registry import canonical
 
     check_config(config)
-    config = replace(config, strategy=pinned(config.strategy))  # a rule file: this version
+    config = replace(config, strategy=canonical(config.strategy))  # a rule file: this version
     device = resolve_device(config.device)
     if config.out:
         from noisy_select.files import check_outputs, is_run_record

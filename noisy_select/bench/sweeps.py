@@ -25,7 +25,6 @@ from tqdm import tqdm
 from noisy_select.bench.records import (
     check_results_file,
     end_with_newline,
-    pinned,
     read_results,
     row_key,
     unique_rows,
@@ -33,7 +32,7 @@ from noisy_select.bench.records import (
 from noisy_select.bench.run import FOLDER, RunConfig, check_config, run, scenario_name
 from noisy_select.data import scenarios, sources
 from noisy_select.errors import DataError, UsageError
-from noisy_select.strategies.registry import MOVED, get_spec
+from noisy_select.strategies.registry import MOVED, canonical, get_spec
 from noisy_select.train.training import size_warning
 
 
@@ -109,7 +108,7 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
         raise UsageError("Expected at least one scenario in --scenarios (or a --data folder), "
                          "but got none.")
     # Checked (a rule of one's own: loaded and tried) and pinned to its file's version.
-    strategy_names = list(dict.fromkeys(pinned(name) for name in strategy_names))
+    strategy_names = list(dict.fromkeys(canonical(name) for name in strategy_names))
     recipes = {name: scenarios.get_scenario(name) for name in scenario_names}
     check_config(base)
     if any(r.source == "fashion" for r in recipes.values()):
@@ -207,10 +206,6 @@ def _run_pool(todo: list[RunConfig], jobs: int) -> Iterator[dict]:
     pool.shutdown()
 
 
-def _ray_task(spec: RunConfig) -> dict:
-    return run(spec)  # Ray gives each task one CPU: use --threads 1 (the default)
-
-
 def connect_ray(address: str | None, jobs: int):
     """``ray`` connected to the cluster at ``address`` (host:port), or a new local Ray with
     ``jobs`` CPUs. ``UsageError`` (one line) when ray is missing or the address does not
@@ -251,7 +246,7 @@ def connect_ray(address: str | None, jobs: int):
 
 def _run_ray(ray, todo: list[RunConfig], address: str | None) -> Iterator[dict]:
     """Rows of ``todo`` as they finish, one Ray task per run (``ray``: ``connect_ray``)."""
-    task = ray.remote(num_cpus=1)(_ray_task)
+    task = ray.remote(num_cpus=1)(run)  # one CPU a task: use --threads 1 (the default)
     pending = [task.remote(spec) for spec in todo]
     try:
         while pending:
