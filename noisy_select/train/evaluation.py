@@ -8,6 +8,18 @@ import torch
 import torch.nn as nn
 
 
+def logits(model: nn.Module, loader: Iterable, device: torch.device | str
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``model``'s float32 logits ``(N, 2)`` on ``loader`` and the labels ``(N,)``, on the CPU."""
+    model.eval()
+    out, targets = [], []
+    with torch.no_grad():
+        for inputs, y in loader:
+            out.append(model(inputs.to(device)).float().cpu())
+            targets.append(y.reshape(-1).cpu())
+    return torch.cat(out), torch.cat(targets)
+
+
 def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str) -> tuple[float, float]:
     """Balanced accuracy and ROC AUC of ``model`` on ``loader``, from one pass.
 
@@ -17,30 +29,12 @@ def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str) -> 
     """
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    model.eval()
-    logits, targets = [], []
-    with torch.no_grad():
-        for inputs, y in loader:
-            logits.append(model(inputs.to(device)).float().cpu())
-            targets.append(y.reshape(-1).cpu())
-    out, y_true = torch.cat(logits), torch.cat(targets).numpy()
+    out, labels = logits(model, loader, device)
+    y_true = labels.numpy()
     bac = float(balanced_accuracy_score(y_true, out.argmax(1).numpy()))
     two_classes = len(set(y_true.tolist())) == 2
     auc = float(roc_auc_score(y_true, (out[:, 1] - out[:, 0]).numpy())) if two_classes else float("nan")
     return bac, auc
-
-
-def margins(model: nn.Module, loader: Iterable, device: torch.device | str
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``model``'s logit margin of class 1 (``logit_1 - logit_0``) and the labels, on the CPU."""
-    model.eval()
-    out, targets = [], []
-    with torch.no_grad():
-        for inputs, y in loader:
-            logits = model(inputs.to(device)).float().cpu()
-            out.append(logits[:, 1] - logits[:, 0])
-            targets.append(y.reshape(-1).cpu())
-    return torch.cat(out), torch.cat(targets)
 
 
 def best_threshold_bac(margin: torch.Tensor, labels: torch.Tensor) -> float:
@@ -86,9 +80,9 @@ def threshold_and_statistics(model: nn.Module, train_loader: Iterable, loader: I
     on the scored model's margin (both on the same samples)."""
     from sklearn.metrics import balanced_accuracy_score
 
-    margin, labels = margins(model, loader, device)
-    reestimated, _ = margins(with_reestimated_statistics(model, train_loader, device), loader,
-                             device)
+    scored, labels = logits(model, loader, device)
+    bn, _ = logits(with_reestimated_statistics(model, train_loader, device), loader, device)
+    margin, reestimated = (out[:, 1] - out[:, 0] for out in (scored, bn))  # logit_1 - logit_0
     two = len(set(labels.tolist())) == 2
     return {"bac_bn": float(balanced_accuracy_score(labels.numpy(), (reestimated > 0).long().numpy()))
             if two else float("nan"),
