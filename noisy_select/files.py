@@ -33,11 +33,6 @@ def atomic_write(path: str, write: Callable[[IO[str]], object]) -> None:
         raise
 
 
-def write_json(record: dict, path: str) -> None:
-    """``record`` as indented JSON at ``path``, written atomically."""
-    atomic_write(path, lambda f: json.dump(record, f, indent=2))
-
-
 def _nearest_existing(folder: str) -> str:
     """``folder`` or its nearest existing parent."""
     while not os.path.exists(folder):

@@ -80,17 +80,12 @@ def scores(models, loader, device, train_loader=None) -> dict:
     (bac_1, auc_1), (bac_2, auc_2) = (evaluate(m, loader, device) for m in models)
     out = {"bac_1": bac_1, "bac_2": bac_2, "bac_mean": (bac_1 + bac_2) / 2,
            "points": points(bac_1, bac_2), "auc_1": auc_1, "auc_2": auc_2,
-           "size": _num_samples(loader)}
+           "size": sum(len(y) for _, y in loader.batches)}  # a training.InMemoryLoader
     if train_loader is not None:
         for i, model in enumerate(models, start=1):
             for key, value in threshold_and_statistics(model, train_loader, loader, device).items():
                 out[f"{key}_{i}"] = value
     return out
-
-
-def _num_samples(loader) -> int:
-    """Samples behind a ``training.InMemoryLoader`` without iterating it again."""
-    return sum(len(y) for _, y in loader.batches)
 
 
 def make_row(*, scenario: str | None, strategy: str, seed: int, epochs: int, scale: float | None,

@@ -156,9 +156,11 @@ def run(config: RunConfig) -> dict:
     finally:
         torch.set_num_threads(previous)
     if config.out:
-        from noisy_select.files import write_json
+        import json
 
-        write_json(row, config.out)
+        from noisy_select.files import atomic_write
+
+        atomic_write(config.out, lambda f: json.dump(row, f, indent=2))
         print(f"Wrote {config.out}")
     return row
 

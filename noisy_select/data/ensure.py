@@ -19,7 +19,10 @@ from noisy_select.data.folders import (
     read_manifest,
     read_split,
 )
+from noisy_select.data.sources import reachable
 from noisy_select.errors import DataError
+
+OFFICIAL_HOST = "drive.google.com"  # where the official data is
 
 
 def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
@@ -34,7 +37,7 @@ def ensure_data(data_dir: str, scenario: str | None = None, seed: int = SEED, *,
     """
     state = folder_state(data_dir)
     if state.kind in ("missing", "empty"):
-        if download and google_drive_reachable():
+        if download and reachable(OFFICIAL_HOST):
             download_official(data_dir)
         else:
             name = scenario or DEFAULT_SCENARIO
@@ -78,13 +81,6 @@ def prepare_notebook_data(data_dir: str, smoke: bool = False) -> str:
     return describe_data(data_dir)
 
 
-def google_drive_reachable(timeout: float = 3.0) -> bool:
-    """Whether drive.google.com answers (where the official data is)."""
-    from noisy_select.data.sources import reachable
-
-    return reachable("drive.google.com", timeout)
-
-
 def download_official(data_dir: str = "data") -> None:
     """Download and unpack the official train/ and val/ into ``data_dir`` (gdown): only into a
     new or empty folder, or over a proxy."""
@@ -92,7 +88,7 @@ def download_official(data_dir: str = "data") -> None:
     if state.kind == "data":
         raise DataError(f"{data_dir} already holds train/ and val/; nothing was downloaded.")
     check_writable_for_proxy(data_dir)
-    if not google_drive_reachable():
+    if not reachable(OFFICIAL_HOST):
         raise ConnectionError(
             "Cannot reach drive.google.com to download the official data. Work offline with the "
             "proxy instead: `noisy-select data` builds it, and `noisy-select run` builds it "

@@ -128,11 +128,6 @@ class FolderState:
 WORK_PREFIX = ".proxy-"
 
 
-def work_folder_prefix() -> str:
-    """The prefix of this process's work folders."""
-    return f"{WORK_PREFIX}{os.getpid()}-"
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -17,10 +17,10 @@ from noisy_select.data.folders import (
     CLEAN_LABELS_FILE,
     MANIFEST_FILE,
     MANIFEST_SCHEMA,
+    WORK_PREFIX,
     WRITTEN_BY,
     check_writable_for_proxy,
     split_files,
-    work_folder_prefix,
 )
 from noisy_select.data.scenarios import SPLITS, ProxyData, Split, build
 from noisy_select.files import check_writable
@@ -54,7 +54,7 @@ def write_proxy(data: ProxyData, out_dir: str, *, force: bool = False) -> None:
     os.makedirs(out_dir, exist_ok=True)
     done = False
     try:
-        tmp = tempfile.mkdtemp(prefix=work_folder_prefix(), dir=out_dir)
+        tmp = tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=out_dir)
         try:
             new, old = os.path.join(tmp, "new"), os.path.join(tmp, "old")
             os.makedirs(old)

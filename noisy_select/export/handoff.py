@@ -76,11 +76,6 @@ for number, source in enumerate(json.load(open(sys.argv[1])), start=1):
 """
 
 
-def _last_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no message)"
-
-
 def _python(args: list[str], cwd: str, what: str, timeout: float) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
@@ -88,7 +83,8 @@ def _python(args: list[str], cwd: str, what: str, timeout: float) -> subprocess.
     except subprocess.TimeoutExpired as err:
         raise HandoffError(f"{what} did not finish within {timeout:.0f} s.") from err
     if done.returncode != 0:
-        raise HandoffError(f"{what} failed: {_last_line(done.stderr)}")
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise HandoffError(f"{what} failed: {lines[-1] if lines else '(no message)'}")
     return done
 
 
