@@ -27,12 +27,8 @@ def check(rule: str | Callable) -> str:
 
     ``rule`` is a rule spec (a registered name, ``mine.py``, ``mine.py:NAME`` or
     ``package.module:NAME``: the file is found, loaded afresh and tried) or a callable (its
-    arguments checked, then tried). The trial calls it on made-up batches as the loops pass them
-    (``own.trial_batches``: six passes over batches of 128 with both labels, with one label
-    only, and a short last batch) and checks each answer: two sequences of integer indices
-    within the batch, on the device of ``targets``, with ``targets`` and ``losses`` unchanged.
-    A callable keeps the state the trial gave it, except that its ``reset()`` is called after,
-    where it has one.
+    arguments checked, then tried on made-up batches: ``own.trial``). A callable keeps the state
+    the trial gave it, except that its ``reset()`` is called after, where it has one.
 
     Raises
     ------

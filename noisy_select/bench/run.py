@@ -3,11 +3,8 @@ the Python API all train through ``run``.
 
 The data is read and checked once per run: a scenario built in memory (``data`` None, what a
 sweep does), or a data folder (a new or empty one gets the offline proxy). Both models train
-under the loop the config names (by default the organizers', which the platform runs) on the
-splits' decoded images, batched as tensors (``training.tensor_batches``): the fast path gives
-the bytes and the random draws of the competition's ``DataLoader`` over its PNG files
-(``tests/test_training.py`` compares them), so a run gives the scores of the loop as the
-platform runs it without decoding every image every epoch.
+under the loop the config names on the decoded images (``training.tensor_batches``: the bytes
+and random draws of the competition's ``DataLoader``, without decoding every image every epoch).
 
 Imports nothing heavy at the top, so that the command line builds its options from
 ``RunConfig`` without torch.

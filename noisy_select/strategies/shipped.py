@@ -12,15 +12,9 @@
    from models that rank keeps it from locking onto the wrong half of the noisy label-0 bucket,
    its failure on a third of the seeds when it selects from the first batch.
 
-The epoch comes from the batches themselves (``base.EpochCounter``: the first epoch's short last
-batch, or its first batch's labels coming round again); the run's length is the competition's
-6 epochs, a parameter, never read from the notebook. ``base.Strategy`` starts the rule afresh
-after that many epochs, at a call larger than the run's first (a new run after a trial on a
-small batch), and at a call that repeats the run's first one (a training cell interrupted and
-run again), with at most one host-device synchronisation per call: in the first epoch, telling
-a new epoch by the labels; after it, the losses' distance to the run's first call, read with
-the published selection's sizes (and a second one on a call that restarts the run). So one
-object serves one training run after another; ``reset()`` does it at will.
+The epoch and the start of a new run come from the batches themselves (``base.Strategy``); the
+run's length is the competition's 6 epochs, a parameter, never read from the notebook. So one
+object serves one training run after another; ``reset()`` starts one at will.
 
 Torch and the standard library only, with ``base``: the submission inlines both.
 """
