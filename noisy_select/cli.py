@@ -138,14 +138,8 @@ def _checked(cast, ok, expected: str):
 _positive = _checked(int, lambda v: v >= 1, "a whole number >= 1")
 # More threads than cores only slows a run down; a huge count hits the process limit.
 MAX_THREADS = 4 * (os.cpu_count() or 1)
-
-
-def _threads(text: str) -> int:
-    threads = _positive(text)
-    if threads > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"Expected at most {MAX_THREADS} threads (4 x this "
-                                         f"machine's cores), but got {threads}.")
-    return threads
+_threads = _checked(int, lambda v: 1 <= v <= MAX_THREADS,
+                    f"a thread count from 1 to {MAX_THREADS} (4 x this machine's cores)")
 # numpy and torch take seeds in [0, 2**32 - 1].
 _seed = _checked(int, lambda v: 0 <= v < 2**32, "a whole number from 0 to 2**32 - 1 as the seed")
 _scale = _checked(float, lambda v: 0 < v <= 1, "a scale in (0, 1]")
