@@ -93,12 +93,8 @@ def plan(scenario_names: list[str], strategy_names: list[str], seeds: list[int],
          ) -> list[RunConfig]:
     """Every run of a sweep, names checked first (unknown names raise ``ValueError``), and the
     image sources the scenarios need found (``DataError`` when one is missing). ``options``
-    are the ``RunConfig`` fields every run shares (a sweep runs on one thread by default).
-
-    ``data``, a folder of the official layout, is one more scenario: its data is fixed, so
-    its seeds seed the models only; it is scored on its val split (which must be clean: the
-    loop never sees it) and on a test split if it has one. Strategies that read clean labels
-    cannot run on it.
+    are the ``RunConfig`` fields every run shares (a sweep runs on one thread by default);
+    ``data``, a folder of the official layout, is one more scenario (``_folder_configs``).
     """
     base = RunConfig(**{"threads": 1, **options, "data": None, "progress": False})
     # A name or seed given twice is one run (its rows would share one key).
@@ -133,7 +129,9 @@ def _warn_if_too_small(todo: list[RunConfig]) -> None:
 
 def _folder_configs(base: RunConfig, strategy_names: list[str], seeds: list[int]
                     ) -> list[RunConfig]:
-    """The runs of a sweep on a folder of the official layout, checked first."""
+    """The runs of a sweep on a folder of the official layout, checked first: its data is fixed,
+    so the seeds seed the models only; it is scored on its val split (which must be clean: the
+    loop never sees it) and on a test split if it has one."""
     from noisy_select.data import folders
 
     data_dir = str(base.data)

@@ -8,6 +8,7 @@ that is missing, empty, or holds a proxy whose ``manifest.json`` proves this pac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -154,10 +155,8 @@ def folder_state(data_dir: str) -> FolderState:
         return FolderState(data_dir, "missing")
     if not os.path.isdir(data_dir):
         return FolderState(data_dir, "other", (os.path.basename(data_dir),))
-    try:
+    with contextlib.suppress(OSError):  # unreadable or read-only: the checks below say so
         remove_stale_work(data_dir)
-    except OSError:
-        pass  # unreadable or read-only: the checks below say so
     contents = tuple(sorted(n for n in os.listdir(data_dir) if n not in IGNORED_FILES))
     if not contents:
         return FolderState(data_dir, "empty")
