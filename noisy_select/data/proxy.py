@@ -93,11 +93,11 @@ def _swap(out_dir: str, new: str, old: str, names: list[str]) -> None:
         raise
 
 
-def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, **kwargs) -> dict:
+def build_proxy(out_dir: str, scenario: str = DEFAULT_SCENARIO, seed: int = SEED, *,
+                scale: float = 1.0, source_dir: str | None = None, force: bool = False) -> dict:
     """Build scenario ``scenario`` with ``seed`` into ``out_dir``; returns its manifest."""
     check_writable_for_proxy(os.path.abspath(out_dir))
     check_writable(out_dir, "--data", folder=True)
-    scale = kwargs.pop("scale", 1.0)
-    data = build(scenario, seed, scale=scale, source_dir=kwargs.pop("source_dir", None))
-    write_proxy(data, out_dir, **kwargs)
+    data = build(scenario, seed, scale=scale, source_dir=source_dir)
+    write_proxy(data, out_dir, force=force)
     return data.manifest()
