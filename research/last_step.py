@@ -7,10 +7,15 @@
 On 10,000 training images (the real task's size, and `fashion-tops`') the last batch of an
 epoch holds 16 samples. In the run's last step each model's running statistics are updated
 twice with momentum 0.1, on those 16 samples and then on its selection (9 of them under the
-published shares), so 19% of the scored statistics rest on 25 forwarded rows. On the shipped
-rule's worst seed (8) that step alone took model 1's scored test BAC from 0.871 to 0.686,
-where re-estimating its statistics on the training set gives 0.861 (`docs/SELECTION.md`
-section 9 has the trace). These rules are the shipped rule in every call but that last one:
+published shares), so 19% of the scored statistics rest on 25 forwarded rows.
+
+Written on a wrong premise: a first trace of seed 8 showed that step taking model 1 from 0.871
+to 0.686, but that trace drew from torch's generator at each read and so was another run. The
+corrected trace (``research/trace_last_steps.py``, docs/SELECTION.md section 9) shows the last
+step moving model 1 from 0.682 to 0.686: the collapse came in the steps before. Kept, with its
+two measured seeds, as a record of what the last step alone is worth.
+
+These rules are the shipped rule in every call but that last one:
 
 - ``last_all``: every sample of the last batch, once, in batch order: the selection's forward
   pass sees the whole batch (16 rows, not 9), at the price of one step on its noisy labels.

@@ -23,6 +23,7 @@ ESTIMATED = runpy.run_path(os.path.join(RESEARCH, "estimated.py"))
 SWITCH = runpy.run_path(os.path.join(RESEARCH, "switch.py"))
 SETTLE = runpy.run_path(os.path.join(RESEARCH, "settle.py"))
 JOINT = runpy.run_path(os.path.join(RESEARCH, "joint.py"))
+LAST_STEP = runpy.run_path(os.path.join(RESEARCH, "last_step.py"))
 EndOfTraining = ENDING["EndOfTraining"]
 PUBLISHED = ClassWiseCoTeaching()
 
@@ -31,7 +32,9 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "schedule.py:all_balanced", "schedule.py:balanced_2",
                                   "estimated.py:agree_2", "estimated.py:mpe_2",
                                   "switch.py:switch_1", "switch.py:switch_3", "switch.py:joint_0",
-                                  "settle.py:settle_25", "joint.py:joint_all"])
+                                  "settle.py:settle_25", "joint.py:joint_all",
+                                  "last_step.py:last_all", "last_step.py:last_balanced",
+                                  "balanced_kept.py:balanced_kept"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -243,3 +246,47 @@ def test_joint_all_trains_both_models_on_the_published_shares_by_their_summed_lo
         assert torch.equal(first, second)
         for label, share in ((0, 0.50), (1, 0.93)):
             assert torch.equal(_of(first, t, label), _lowest(t, label, x[0] + x[1], share))
+
+
+def test_last_step_rules_change_only_the_runs_last_call_and_start_the_next_run_as_shipped():
+    for last in ("all", "balanced"):
+        ours = make_strategy("your_select_indices")
+        calls = _run(LAST_STEP["LastStep"](last), epochs=12)  # two runs back to back
+        for i, (epoch, t, x, picked) in enumerate(calls):
+            shipped = ours(t, x)
+            if i % 24 != 23:
+                assert _same(picked, shipped)
+            elif last == "all":
+                assert _same(picked, (torch.arange(7), torch.arange(7)))
+            else:
+                assert _same(picked, balanced(t))
+    with pytest.raises(ValueError, match="Expected `last` in"):
+        LAST_STEP["LastStep"]("none")
+
+
+@pytest.mark.slow
+def test_the_last_steps_trace_reads_the_models_without_changing_the_run():
+    from noisy_select.bench.run import RunConfig, run
+
+    trace = runpy.run_path(os.path.join(RESEARCH, "trace_last_steps.py"))["trace"]
+    traced = trace("fashion-tops", 8, "your_select_indices", calls=3, scale=0.05)
+    plain = run(RunConfig(scenario="fashion-tops", seed=8, scale=0.05, threads=1, progress=False))
+    assert [r["call"] for r in traced["trace"]] == [22, 23, 24]  # 4 batches an epoch, 6 epochs
+    for key in ("bac_1", "bac_2", "auc_1", "auc_2"):
+        assert traced["final"][key] == plain[key]
+    assert traced["trace"][-1]["batch"] < 128  # the short last batch
+
+
+def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
+    rule = runpy.run_path(os.path.join(RESEARCH, "balanced_kept.py"))["BalancedKept"]()
+    ours = make_strategy("your_select_indices")
+    for epoch, t, x, picked in _run(rule, sizes=(128, 128, 128, 16)):
+        shipped = ours(t, x)
+        if epoch < 2:
+            assert _same(picked, shipped)
+            continue
+        for drawn, kept in zip(picked, shipped):
+            assert torch.equal(drawn.unique(), kept)  # every kept sample, nothing else
+            assert torch.equal(drawn, drawn.sort().values)  # batch order
+            counts = torch.bincount(t[drawn], minlength=2)
+            assert counts[0] == counts[1] == max(torch.bincount(t[kept], minlength=2))

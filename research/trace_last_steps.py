@@ -1,0 +1,114 @@
+"""Research instrument: each model's scored test BAC and AUC at every one of a run's last calls.
+
+    python research/trace_last_steps.py --scenario fashion-tops --seed 8 --calls 60 \
+        --out docs/results/last-steps-seed8.json
+
+One bench run (``bench.run.run``, organizers' loop, one thread, as a sweep runs it) in which the
+rule is wrapped: on each of the run's last ``--calls`` calls, before the loop steps, both models
+are scored on the clean test split with their *running* BatchNorm statistics, as the platform
+scores them (``evaluation.evaluate``: eval mode, no grad, torch's generator restored after, so
+the run is the same run: its final scores equal the bench's row). The row's final scores close the trace, and a figure is
+written beside the JSON. This reads the models, which a rule may never do: it is a measurement,
+not a rule, and its wrapper sits outside the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import torch
+
+import noisy_select.strategies.registry as registry
+import noisy_select.train.training as training
+from noisy_select.bench.run import RunConfig, run
+from noisy_select.competition import BATCH_SIZE
+from noisy_select.data import scenarios
+from noisy_select.train.evaluation import evaluate
+
+
+def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
+          scale: float = 1.0) -> dict:
+    splits = scenarios.build(scenario, seed, scale=scale).splits
+    test = training.tensor_batches(splits["test"], "cpu")
+    train_size = len(splits["train"].labels)
+    total = epochs * -(-train_size // BATCH_SIZE)
+    models, rows = [], []
+
+    class Tracked(training.SmallMobileNet):  # the official model; only remembers its instances
+        def __init__(self) -> None:
+            super().__init__()
+            models.append(self)
+
+    def score(call: int, batch: int, sizes: list[int]) -> None:
+        row = {"call": call, "batch": batch, "selected": sizes}
+        state = torch.get_rng_state()  # iterating a loader draws a number, as DataLoader does
+        for i, model in enumerate(models[-2:], start=1):
+            row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, "cpu")
+            model.train()  # evaluate leaves eval mode; the loop trains in train mode
+        torch.set_rng_state(state)  # so later dropout masks are the run's own
+        rows.append(row)
+
+    make = registry.make_strategy
+
+    def traced(name: str, clean_fn=None):
+        rule, seen = make(name, clean_fn), [0]
+
+        def select(targets: torch.Tensor, losses: list[torch.Tensor]) -> list[torch.Tensor]:
+            seen[0] += 1
+            out = rule(targets, losses)
+            if seen[0] > total - calls:
+                score(seen[0], targets.numel(), [len(i) for i in out])
+            return out
+        return select
+
+    training.SmallMobileNet, registry.make_strategy = Tracked, traced
+    try:
+        row = run(RunConfig(scenario=scenario, strategy=strategy, seed=seed, epochs=epochs,
+                            scale=scale, threads=1, progress=False))
+    finally:
+        training.SmallMobileNet, registry.make_strategy = Tracked.__base__, make
+    return {"scenario": scenario, "seed": seed, "strategy": strategy, "loop": row["loop"],
+            "calls": total, "trace": rows, "final": row["scores"]["test"],
+            "scale": scale, "config_hash": row["config_hash"]}
+
+
+def plot(result: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    calls = [r["call"] for r in result["trace"]] + [result["calls"] + 1]
+    for m, colour in ((1, "tab:blue"), (2, "tab:orange")):
+        bac = [r[f"bac_{m}"] for r in result["trace"]] + [result["final"][f"bac_{m}"]]
+        ax.plot(calls, bac, marker=".", color=colour, label=f"model {m}")
+    ax.set(xlabel="call (the last point: after the run's last step)", ylabel="scored test BAC",
+           title=f"{result['strategy']}, {result['scenario']} seed {result['seed']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scenario", default="fashion-tops")
+    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--strategy", default="your_select_indices")
+    p.add_argument("--calls", type=int, default=60)
+    p.add_argument("--scale", type=float, default=1.0, help="shrink the scenario, (0, 1]")
+    p.add_argument("--out", required=True, help="a new JSON file (a .png is written beside it)")
+    args = p.parse_args()
+    if os.path.exists(args.out):
+        p.error(f"{args.out} exists; name a new file.")
+    result = trace(args.scenario, args.seed, args.strategy, args.calls, scale=args.scale)
+    with open(args.out, "x") as f:  # never overwrites
+        json.dump(result, f, indent=1)
+    plot(result, args.out.removesuffix(".json") + ".png")
+    print(f"final test BAC {result['final']['bac_1']:.4f} / {result['final']['bac_2']:.4f}; "
+          f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
