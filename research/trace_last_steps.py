@@ -7,9 +7,9 @@ One bench run (``bench.run.run``, organizers' loop, one thread, as a sweep runs 
 rule is wrapped: on each of the run's last ``--calls`` calls, before the loop steps, both models
 are scored on the clean test split with their *running* BatchNorm statistics, as the platform
 scores them (``evaluation.evaluate``: eval mode, no grad, torch's generator restored after, so
-the run is the same run: its final scores equal the bench's row). The row's final scores close the trace, and a figure is
-written beside the JSON. This reads the models, which a rule may never do: it is a measurement,
-not a rule, and its wrapper sits outside the rule.
+the run is the same run: its final scores equal the bench's row). The row's final scores close
+the trace, and a figure is written beside the JSON. This reads the models, which a rule may
+never do: it is a measurement, not a rule, and its wrapper sits outside the rule.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ def plot(result: dict, path: str) -> None:
         bac = [r[f"bac_{m}"] for r in result["trace"]] + [result["final"][f"bac_{m}"]]
         ax.plot(calls, bac, marker=".", color=colour, label=f"model {m}")
     ax.set(xlabel="call (the last point: after the run's last step)", ylabel="scored test BAC",
+           ylim=(0.5, 1.0),  # one scale for every trace, so that two can be compared
            title=f"{result['strategy']}, {result['scenario']} seed {result['seed']}")
     ax.legend()
     fig.tight_layout()

@@ -252,7 +252,7 @@ def test_last_step_rules_change_only_the_runs_last_call_and_start_the_next_run_a
     for last in ("all", "balanced"):
         ours = make_strategy("your_select_indices")
         calls = _run(LAST_STEP["LastStep"](last), epochs=12)  # two runs back to back
-        for i, (epoch, t, x, picked) in enumerate(calls):
+        for i, (_, t, x, picked) in enumerate(calls):
             shipped = ours(t, x)
             if i % 24 != 23:
                 assert _same(picked, shipped)
