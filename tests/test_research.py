@@ -34,7 +34,7 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "switch.py:switch_1", "switch.py:switch_3", "switch.py:joint_0",
                                   "settle.py:settle_25", "joint.py:joint_all",
                                   "last_step.py:last_all", "last_step.py:last_balanced",
-                                  "balanced_kept.py:balanced_kept"])
+                                  "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -290,3 +290,19 @@ def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_hal
             assert torch.equal(drawn, drawn.sort().values)  # batch order
             counts = torch.bincount(t[drawn], minlength=2)
             assert counts[0] == counts[1] == max(torch.bincount(t[kept], minlength=2))
+
+
+def test_agreed_twice_trains_on_the_shipped_sets_with_what_both_models_keep_twice():
+    rule = runpy.run_path(os.path.join(RESEARCH, "agreement.py"))["AgreedTwice"]()
+    ours = make_strategy("your_select_indices")
+    for epoch, t, x, picked in _run(rule):
+        shipped = ours(t, x)
+        if epoch < 2:
+            assert _same(picked, shipped)
+            continue
+        both = set(shipped[0].tolist()) & set(shipped[1].tolist())
+        for drawn, kept in zip(picked, shipped):
+            assert torch.equal(drawn.unique(), kept)
+            assert torch.equal(drawn, drawn.sort().values)
+            counts = torch.bincount(drawn, minlength=len(t))
+            assert all(counts[i] == (2 if i in both else 1) for i in kept.tolist())
