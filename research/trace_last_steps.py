@@ -1,7 +1,7 @@
 """Research instrument: each model's scored test BAC and AUC at every one of a run's last calls.
 
     python research/trace_last_steps.py --scenario fashion-tops --seed 8 --calls 60 \
-        --out docs/results/last-steps-seed8.json
+        --out docs/results/traces/shipped-seed8.json
 
 One bench run (``bench.run.run``, organizers' loop, one thread, as a sweep runs it) in which the
 rule is wrapped: on each of the run's last ``--calls`` calls, before the loop steps, both models
@@ -23,7 +23,6 @@ import torch
 import noisy_select.strategies.registry as registry
 import noisy_select.train.training as training
 from noisy_select.bench.run import RunConfig, run
-from noisy_select.competition import BATCH_SIZE
 from noisy_select.data import scenarios
 from noisy_select.train.evaluation import evaluate
 
@@ -31,12 +30,12 @@ from noisy_select.train.evaluation import evaluate
 def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
           scale: float = 1.0) -> dict:
     splits = scenarios.build(scenario, seed, scale=scale).splits
-    test = training.tensor_batches(splits["test"], "cpu")
-    train_size = len(splits["train"].labels)
-    total = epochs * -(-train_size // BATCH_SIZE)
+    test = training.tensor_batches(splits["test"], "cpu")  # evaluate moves each batch
+    total = training.optimizer_steps(len(splits["train"].labels), epochs)  # the run's calls
     models, rows = [], []
+    official, make = training.SmallMobileNet, registry.make_strategy
 
-    class Tracked(training.SmallMobileNet):  # the official model; only remembers its instances
+    class Tracked(official):  # the official model; only remembers its instances
         def __init__(self) -> None:
             super().__init__()
             models.append(self)
@@ -45,12 +44,11 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
         row = {"call": call, "batch": batch, "selected": sizes}
         state = torch.get_rng_state()  # iterating a loader draws a number, as DataLoader does
         for i, model in enumerate(models[-2:], start=1):
-            row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, "cpu")
+            device = next(model.parameters()).device  # the run's device (auto)
+            row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, device)
             model.train()  # evaluate leaves eval mode; the loop trains in train mode
         torch.set_rng_state(state)  # so later dropout masks are the run's own
         rows.append(row)
-
-    make = registry.make_strategy
 
     def traced(name: str, clean_fn=None):
         rule, seen = make(name, clean_fn), [0]
@@ -68,7 +66,7 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
         row = run(RunConfig(scenario=scenario, strategy=strategy, seed=seed, epochs=epochs,
                             scale=scale, threads=1, progress=False))
     finally:
-        training.SmallMobileNet, registry.make_strategy = Tracked.__base__, make
+        training.SmallMobileNet, registry.make_strategy = official, make
     return {"scenario": scenario, "seed": seed, "strategy": strategy, "loop": row["loop"],
             "calls": total, "trace": rows, "final": row["scores"]["test"],
             "scale": scale, "config_hash": row["config_hash"]}
