@@ -10,6 +10,15 @@ scores them (``evaluation.evaluate``: eval mode, no grad, torch's generator rest
 the run is the same run: its final scores equal the bench's row). The row's final scores close
 the trace, and a figure is written beside the JSON. This reads the models, which a rule may
 never do: it is a measurement, not a rule, and its wrapper sits outside the rule.
+
+With ``--statistics`` each traced call also reads, per model, what section 9 of
+docs/SELECTION.md asks next: ``bac_bn_<m>``, the test BAC with BatchNorm's statistics
+re-estimated on a fixed quarter of the training set (every fourth batch; the weights as they
+stand); ``shift_<m>``, how far the running means stand from those re-estimated ones, in
+re-estimated standard deviations (the mean over channels, then over the BatchNorm layers);
+``shift_last_<m>``, the same for the last BatchNorm layer alone (the one the logits read); and
+``step_<m>``, the relative size of the weights' change since the previous traced call (one
+optimiser step), ``|w - w_prev| / |w|`` over every parameter.
 """
 
 from __future__ import annotations
@@ -24,13 +33,39 @@ import noisy_select.strategies.registry as registry
 import noisy_select.train.training as training
 from noisy_select.bench.run import RunConfig, run
 from noisy_select.data import scenarios
-from noisy_select.train.evaluation import evaluate
+from noisy_select.train.evaluation import evaluate, with_reestimated_statistics
+
+
+def _norms(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+
+def _shifts(running: torch.nn.Module, reestimated: torch.nn.Module) -> list[float]:
+    """Per BatchNorm layer: the mean over channels of |running mean - re-estimated mean| in
+    re-estimated standard deviations."""
+    return [float(((a.running_mean - b.running_mean).abs()
+                   / (b.running_var + b.eps).sqrt()).mean())
+            for a, b in zip(_norms(running), _norms(reestimated))]
+
+
+def statistics(model: torch.nn.Module, train, test, device, before: torch.Tensor | None) -> dict:
+    """The ``--statistics`` reads of one model (see the module docstring); ``before`` is its
+    flattened parameters at the previous traced call, or None."""
+    reestimated = with_reestimated_statistics(model, train, device)
+    shifts = _shifts(model, reestimated)
+    now = torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()])
+    return {"bac_bn": evaluate(reestimated, test, device)[0],
+            "shift": sum(shifts) / len(shifts), "shift_last": shifts[-1],
+            "step": None if before is None else float((now - before).norm() / now.norm()),
+            "weights": now}
 
 
 def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
-          scale: float = 1.0) -> dict:
+          scale: float = 1.0, with_statistics: bool = False) -> dict:
     splits = scenarios.build(scenario, seed, scale=scale).splits
     test = training.tensor_batches(splits["test"], "cpu")  # evaluate moves each batch
+    quarter = list(training.tensor_batches(splits["train"], "cpu"))[::4]
+    previous: dict[int, torch.Tensor | None] = {1: None, 2: None}
     total = training.optimizer_steps(len(splits["train"].labels), epochs)  # the run's calls
     models, rows = [], []
     official, make = training.SmallMobileNet, registry.make_strategy
@@ -46,6 +81,10 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
         for i, model in enumerate(models[-2:], start=1):
             device = next(model.parameters()).device  # the run's device (auto)
             row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, device)
+            if with_statistics:
+                read = statistics(model, quarter, test, device, previous[i])
+                previous[i] = read.pop("weights")
+                row.update({f"{k}_{i}": v for k, v in read.items()})
             model.train()  # evaluate leaves eval mode; the loop trains in train mode
         torch.set_rng_state(state)  # so later dropout masks are the run's own
         rows.append(row)
@@ -68,6 +107,7 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
     finally:
         training.SmallMobileNet, registry.make_strategy = official, make
     return {"scenario": scenario, "seed": seed, "strategy": strategy, "loop": row["loop"],
+            "statistics": with_statistics,
             "calls": total, "trace": rows, "final": row["scores"]["test"],
             "scale": scale, "config_hash": row["config_hash"]}
 
@@ -77,15 +117,31 @@ def plot(result: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    calls = [r["call"] for r in result["trace"]] + [result["calls"] + 1]
+    read = result.get("statistics", False)
+    fig, axes = plt.subplots(2 if read else 1, 1, figsize=(7, 6 if read else 3.5), sharex=True,
+                             squeeze=False)
+    ax = axes[0][0]
+    traced = result["trace"]
+    calls = [r["call"] for r in traced] + [result["calls"] + 1]
     for m, colour in ((1, "tab:blue"), (2, "tab:orange")):
-        bac = [r[f"bac_{m}"] for r in result["trace"]] + [result["final"][f"bac_{m}"]]
+        bac = [r[f"bac_{m}"] for r in traced] + [result["final"][f"bac_{m}"]]
         ax.plot(calls, bac, marker=".", color=colour, label=f"model {m}")
-    ax.set(xlabel="call (the last point: after the run's last step)", ylabel="scored test BAC",
-           ylim=(0.5, 1.0),  # one scale for every trace, so that two can be compared
+        if read:
+            ax.plot(calls[:-1], [r[f"bac_bn_{m}"] for r in traced], ls="--", color=colour,
+                    label=f"model {m}, statistics re-estimated")
+    ax.set(ylabel="scored test BAC", ylim=(0.5, 1.0),  # one scale for every trace
            title=f"{result['strategy']}, {result['scenario']} seed {result['seed']}")
-    ax.legend()
+    ax.legend(fontsize=7)
+    if read:
+        low = axes[1][0]
+        for m, colour in ((1, "tab:blue"), (2, "tab:orange")):
+            low.plot(calls[:-1], [r[f"shift_last_{m}"] for r in traced], color=colour,
+                     label=f"model {m}: last BatchNorm's running mean shift (sd)")
+            low.plot(calls[1:-1], [100 * r[f"step_{m}"] for r in traced[1:]], ls=":",
+                     color=colour, label=f"model {m}: step, % of |w|")
+        low.set(ylabel="shift / step")
+        low.legend(fontsize=7)
+    axes[-1][0].set(xlabel="call (the last point: after the run's last step)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -97,11 +153,14 @@ def main() -> None:
     p.add_argument("--strategy", default="your_select_indices")
     p.add_argument("--calls", type=int, default=60)
     p.add_argument("--scale", type=float, default=1.0, help="shrink the scenario, (0, 1]")
+    p.add_argument("--statistics", action="store_true",
+                   help="also read re-estimated statistics, their distance and the step size")
     p.add_argument("--out", required=True, help="a new JSON file (a .png is written beside it)")
     args = p.parse_args()
     if os.path.exists(args.out):
         p.error(f"{args.out} exists; name a new file.")
-    result = trace(args.scenario, args.seed, args.strategy, args.calls, scale=args.scale)
+    result = trace(args.scenario, args.seed, args.strategy, args.calls, scale=args.scale,
+                   with_statistics=args.statistics)
     with open(args.out, "x") as f:  # never overwrites
         json.dump(result, f, indent=1)
     plot(result, args.out.removesuffix(".json") + ".png")

@@ -269,12 +269,28 @@ def test_the_last_steps_trace_reads_the_models_without_changing_the_run():
     from noisy_select.bench.run import RunConfig, run
 
     trace = runpy.run_path(os.path.join(RESEARCH, "trace_last_steps.py"))["trace"]
-    traced = trace("fashion-tops", 8, "your_select_indices", calls=3, scale=0.05)
+    traced = trace("fashion-tops", 8, "your_select_indices", calls=3, scale=0.05,
+                   with_statistics=True)  # every read the trace makes
     plain = run(RunConfig(scenario="fashion-tops", seed=8, scale=0.05, threads=1, progress=False))
     assert [r["call"] for r in traced["trace"]] == [22, 23, 24]  # 4 batches an epoch, 6 epochs
     for key in ("bac_1", "bac_2", "auc_1", "auc_2"):
         assert traced["final"][key] == plain[key]
     assert traced["trace"][-1]["batch"] < 128  # the short last batch
+    first, *later = traced["trace"]
+    assert first["step_1"] is None and all(r["step_1"] > 0 and r["shift_last_2"] > 0 for r in later)
+
+
+def test_the_statistics_shift_is_zero_for_re_estimated_statistics_and_grows_with_the_lag():
+    from noisy_select.competition import SmallMobileNet
+    from noisy_select.train.evaluation import with_reestimated_statistics
+
+    shifts = runpy.run_path(os.path.join(RESEARCH, "trace_last_steps.py"))["_shifts"]
+    torch.manual_seed(0)
+    batches = [(torch.rand(16, 1, 28, 28) * 2 + 1, None) for _ in range(3)]
+    fresh = SmallMobileNet()  # running means 0, the data's far from it
+    reestimated = with_reestimated_statistics(fresh, batches, "cpu")
+    assert shifts(reestimated, reestimated) == [0.0] * 7
+    assert min(shifts(fresh, reestimated)) > 0.1
 
 
 def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
