@@ -4,6 +4,7 @@ Each file runs as ``noisy-select bench research/<file>.py:NAME``; the names they
 registry say where they went (research/README.md), and their old rows still read.
 """
 
+import math
 import os
 import runpy
 
@@ -34,7 +35,8 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "switch.py:switch_1", "switch.py:switch_3", "switch.py:joint_0",
                                   "settle.py:settle_25", "joint.py:joint_all",
                                   "last_step.py:last_all", "last_step.py:last_balanced",
-                                  "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice"])
+                                  "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
+                                  "own_fit.py:fit_end"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -228,6 +230,26 @@ def test_settle_25_is_the_shipped_rule_until_its_last_epoch_then_the_peers_easie
         for picked, peer_loss in ((first, x[1]), (second, x[0])):
             for label in (0, 1):
                 assert torch.equal(_of(picked, t, label), _lowest(t, label, peer_loss, 0.25))
+
+
+def test_fit_end_is_the_shipped_rule_until_its_last_epoch_then_the_kept_samples_each_model_fits():
+    ours, own_fit = make_strategy("your_select_indices"), runpy.run_path(
+        os.path.join(RESEARCH, "own_fit.py"))
+    dropped = 0
+    for epoch, t, x, picked in _run(own_fit["FitEnd"]()):
+        shipped = ours(t, x)
+        if epoch < 5:
+            assert _same(picked, shipped)
+            continue
+        for m in (0, 1):
+            fits = shipped[m][x[m][shipped[m]] < math.log(2)]  # in batch order, as kept
+            assert torch.equal(picked[m], fits if len(fits) else shipped[m])
+            dropped += len(shipped[m]) - len(picked[m])
+    assert dropped > 0  # losses up to 3: some kept samples are misclassified and left out
+    t, x = torch.tensor([0, 1, 1, 1]), [torch.full((4,), 2.0), torch.tensor([0.0, 0.1, 1.0, 3.0])]
+    rule = own_fit["FitEnd"](last=6)  # from the first call; model 1 fits nothing it is given
+    peer = PUBLISHED(t, x)  # fixed-rates: the published kept sets by the peer's loss
+    assert _same(rule(t, x), (peer[0], peer[1][x[1][peer[1]] < math.log(2)]))
 
 
 def test_the_switch_moves_the_end_of_the_balanced_phase():
