@@ -36,7 +36,7 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "settle.py:settle_25", "joint.py:joint_all",
                                   "last_step.py:last_all", "last_step.py:last_balanced",
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
-                                  "own_fit.py:fit_end"])
+                                  "own_fit.py:fit_end", "visits.py:two_visits"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -250,6 +250,24 @@ def test_fit_end_is_the_shipped_rule_until_its_last_epoch_then_the_kept_samples_
     rule = own_fit["FitEnd"](last=6)  # from the first call; model 1 fits nothing it is given
     peer = PUBLISHED(t, x)  # fixed-rates: the published kept sets by the peer's loss
     assert _same(rule(t, x), (peer[0], peer[1][x[1][peer[1]] < math.log(2)]))
+
+
+def test_two_visits_ranks_by_the_peers_mean_loss_over_this_visit_and_the_last():
+    rule = runpy.run_path(os.path.join(RESEARCH, "visits.py"))["TwoVisits"]()
+    ours = make_strategy("your_select_indices")
+    calls = _run(rule, epochs=12)  # two runs back to back: the second starts afresh
+    for _, t, x, _ in calls[:4]:
+        ours(t, x)  # the first epoch: the warm-up, and the shipped rule's count of the run
+    for (epoch, t, x, picked), (_, t_last, x_last, _) in zip(calls[4:], calls):
+        if epoch in (1, 6, 7):  # the warm-up of each run: the shipped rule's
+            assert _same(picked, ours(t, x))
+            continue
+        ours(t, x)  # keeps the shipped rule's count of the run
+        same = t == t_last if len(t) == len(t_last) else torch.zeros(len(t), dtype=torch.bool)
+        for m, peer in ((0, 1), (1, 0)):
+            score = torch.where(same, (x[peer] + x_last[peer]) / 2, x[peer]) if same.any() else x[peer]
+            for label, share in ((0, 0.5), (1, 0.93)):
+                assert torch.equal(_of(picked[m], t, label), _lowest(t, label, score, share))
 
 
 def test_the_switch_moves_the_end_of_the_balanced_phase():
