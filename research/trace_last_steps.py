@@ -19,6 +19,11 @@ re-estimated standard deviations (the mean over channels, then over the BatchNor
 ``shift_last_<m>``, the same for the last BatchNorm layer alone (the one the logits read); and
 ``step_<m>``, the relative size of the weights' change since the previous traced call (one
 optimiser step), ``|w - w_prev| / |w|`` over every parameter.
+
+``--margins`` adds, to those, where the test samples stand against the threshold, with the
+running statistics and with re-estimated ones (``_bn``): ``positive_<m>``, the share of the test
+split the model calls class 1, and ``near_<m>``, the share whose logit margin (class 1 minus
+class 0) lies within 1 of the threshold at 0 (a probability between 0.27 and 0.73).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import noisy_select.strategies.registry as registry
 import noisy_select.train.training as training
 from noisy_select.bench.run import RunConfig, run
 from noisy_select.data import scenarios
-from noisy_select.train.evaluation import evaluate, with_reestimated_statistics
+from noisy_select.train.evaluation import evaluate, logits, with_reestimated_statistics
 
 
 def _norms(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -48,20 +53,33 @@ def _shifts(running: torch.nn.Module, reestimated: torch.nn.Module) -> list[floa
             for a, b in zip(_norms(running), _norms(reestimated))]
 
 
-def statistics(model: torch.nn.Module, train, test, device, before: torch.Tensor | None) -> dict:
-    """The ``--statistics`` reads of one model (see the module docstring); ``before`` is its
-    flattened parameters at the previous traced call, or None."""
+def _margins(model: torch.nn.Module, test, device) -> tuple[float, float]:
+    """The share of ``test`` called class 1, and the share within 1 of the threshold."""
+    out, _ = logits(model, test, device)
+    margin = out[:, 1] - out[:, 0]
+    return float((margin > 0).float().mean()), float((margin.abs() < 1).float().mean())
+
+
+def statistics(model: torch.nn.Module, train, test, device, before: torch.Tensor | None,
+               margins: bool = False) -> dict:
+    """The ``--statistics`` reads of one model (see the module docstring), and the
+    ``--margins`` reads where asked; ``before`` is its flattened parameters at the previous
+    traced call, or None."""
     reestimated = with_reestimated_statistics(model, train, device)
     shifts = _shifts(model, reestimated)
     now = torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()])
-    return {"bac_bn": evaluate(reestimated, test, device)[0],
+    read = {"bac_bn": evaluate(reestimated, test, device)[0],
             "shift": sum(shifts) / len(shifts), "shift_last": shifts[-1],
             "step": None if before is None else float((now - before).norm() / now.norm()),
             "weights": now}
+    if margins:
+        read["positive"], read["near"] = _margins(model, test, device)
+        read["positive_bn"], read["near_bn"] = _margins(reestimated, test, device)
+    return read
 
 
 def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
-          scale: float = 1.0, with_statistics: bool = False) -> dict:
+          scale: float = 1.0, with_statistics: bool = False, margins: bool = False) -> dict:
     splits = scenarios.build(scenario, seed, scale=scale).splits
     test = training.tensor_batches(splits["test"], "cpu")  # evaluate moves each batch
     quarter = list(training.tensor_batches(splits["train"], "cpu"))[::4]
@@ -81,8 +99,8 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
         for i, model in enumerate(models[-2:], start=1):
             device = next(model.parameters()).device  # the run's device (auto)
             row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, device)
-            if with_statistics:
-                read = statistics(model, quarter, test, device, previous[i])
+            if with_statistics or margins:
+                read = statistics(model, quarter, test, device, previous[i], margins)
                 previous[i] = read.pop("weights")
                 row.update({f"{k}_{i}": v for k, v in read.items()})
             model.train()  # evaluate leaves eval mode; the loop trains in train mode
@@ -107,7 +125,7 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
     finally:
         training.SmallMobileNet, registry.make_strategy = official, make
     return {"scenario": scenario, "seed": seed, "strategy": strategy, "loop": row["loop"],
-            "statistics": with_statistics,
+            "statistics": with_statistics or margins, "margins": margins,
             "calls": total, "trace": rows, "final": row["scores"]["test"],
             "scale": scale, "config_hash": row["config_hash"]}
 
@@ -155,12 +173,14 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=1.0, help="shrink the scenario, (0, 1]")
     p.add_argument("--statistics", action="store_true",
                    help="also read re-estimated statistics, their distance and the step size")
+    p.add_argument("--margins", action="store_true",
+                   help="--statistics, and the shares called class 1 and near the threshold")
     p.add_argument("--out", required=True, help="a new JSON file (a .png is written beside it)")
     args = p.parse_args()
     if os.path.exists(args.out):
         p.error(f"{args.out} exists; name a new file.")
     result = trace(args.scenario, args.seed, args.strategy, args.calls, scale=args.scale,
-                   with_statistics=args.statistics)
+                   with_statistics=args.statistics, margins=args.margins)
     with open(args.out, "x") as f:  # never overwrites
         json.dump(result, f, indent=1)
     plot(result, args.out.removesuffix(".json") + ".png")

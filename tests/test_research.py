@@ -310,7 +310,7 @@ def test_the_last_steps_trace_reads_the_models_without_changing_the_run():
 
     trace = runpy.run_path(os.path.join(RESEARCH, "trace_last_steps.py"))["trace"]
     traced = trace("fashion-tops", 8, "your_select_indices", calls=3, scale=0.05,
-                   with_statistics=True)  # every read the trace makes
+                   margins=True)  # every read the trace makes
     plain = run(RunConfig(scenario="fashion-tops", seed=8, scale=0.05, threads=1, progress=False))
     assert [r["call"] for r in traced["trace"]] == [22, 23, 24]  # 4 batches an epoch, 6 epochs
     for key in ("bac_1", "bac_2", "auc_1", "auc_2"):
@@ -318,6 +318,8 @@ def test_the_last_steps_trace_reads_the_models_without_changing_the_run():
     assert traced["trace"][-1]["batch"] < 128  # the short last batch
     first, *later = traced["trace"]
     assert first["step_1"] is None and all(r["step_1"] > 0 and r["shift_last_2"] > 0 for r in later)
+    assert all(0 <= r[f"{k}_{m}"] <= 1 for r in traced["trace"] for m in (1, 2)
+               for k in ("positive", "near", "positive_bn", "near_bn"))
 
 
 def test_the_statistics_shift_is_zero_for_re_estimated_statistics_and_grows_with_the_lag():
