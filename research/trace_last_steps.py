@@ -38,11 +38,7 @@ import noisy_select.strategies.registry as registry
 import noisy_select.train.training as training
 from noisy_select.bench.run import RunConfig, run
 from noisy_select.data import scenarios
-from noisy_select.train.evaluation import evaluate, logits, with_reestimated_statistics
-
-
-def _norms(model: torch.nn.Module) -> list[torch.nn.Module]:
-    return [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+from noisy_select.train.evaluation import batch_norms, logits, scores, with_reestimated_statistics
 
 
 def _shifts(running: torch.nn.Module, reestimated: torch.nn.Module) -> list[float]:
@@ -50,39 +46,40 @@ def _shifts(running: torch.nn.Module, reestimated: torch.nn.Module) -> list[floa
     re-estimated standard deviations."""
     return [float(((a.running_mean - b.running_mean).abs()
                    / (b.running_var + b.eps).sqrt()).mean())
-            for a, b in zip(_norms(running), _norms(reestimated))]
+            for a, b in zip(batch_norms(running), batch_norms(reestimated))]
 
 
-def _margins(model: torch.nn.Module, test, device) -> tuple[float, float]:
-    """The share of ``test`` called class 1, and the share within 1 of the threshold."""
-    out, _ = logits(model, test, device)
+def _margins(out: torch.Tensor) -> tuple[float, float]:
+    """From test logits: the share called class 1, and the share within 1 of the threshold."""
     margin = out[:, 1] - out[:, 0]
     return float((margin > 0).float().mean()), float((margin.abs() < 1).float().mean())
 
 
 def statistics(model: torch.nn.Module, train, test, device, before: torch.Tensor | None,
-               margins: bool = False) -> dict:
+               scored: torch.Tensor, margins: bool = False) -> dict:
     """The ``--statistics`` reads of one model (see the module docstring), and the
     ``--margins`` reads where asked; ``before`` is its flattened parameters at the previous
-    traced call, or None."""
+    traced call, or None; ``scored`` its test logits with the running statistics."""
     reestimated = with_reestimated_statistics(model, train, device)
+    out, labels = logits(reestimated, test, device)
     shifts = _shifts(model, reestimated)
     now = torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()])
-    read = {"bac_bn": evaluate(reestimated, test, device)[0],
+    read = {"bac_bn": scores(out, labels)[0],
             "shift": sum(shifts) / len(shifts), "shift_last": shifts[-1],
             "step": None if before is None else float((now - before).norm() / now.norm()),
             "weights": now}
     if margins:
-        read["positive"], read["near"] = _margins(model, test, device)
-        read["positive_bn"], read["near_bn"] = _margins(reestimated, test, device)
+        read["positive"], read["near"] = _margins(scored)
+        read["positive_bn"], read["near_bn"] = _margins(out)
     return read
 
 
 def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
           scale: float = 1.0, with_statistics: bool = False, margins: bool = False) -> dict:
     splits = scenarios.build(scenario, seed, scale=scale).splits
-    test = training.tensor_batches(splits["test"], "cpu")  # evaluate moves each batch
-    quarter = list(training.tensor_batches(splits["train"], "cpu"))[::4]
+    test = training.tensor_batches(splits["test"], "cpu")  # logits moves each batch
+    reads = with_statistics or margins
+    quarter = list(training.tensor_batches(splits["train"], "cpu"))[::4] if reads else None
     previous: dict[int, torch.Tensor | None] = {1: None, 2: None}
     total = training.optimizer_steps(len(splits["train"].labels), epochs)  # the run's calls
     models, rows = [], []
@@ -98,12 +95,13 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
         state = torch.get_rng_state()  # iterating a loader draws a number, as DataLoader does
         for i, model in enumerate(models[-2:], start=1):
             device = next(model.parameters()).device  # the run's device (auto)
-            row[f"bac_{i}"], row[f"auc_{i}"] = evaluate(model, test, device)
-            if with_statistics or margins:
-                read = statistics(model, quarter, test, device, previous[i], margins)
+            out, labels = logits(model, test, device)  # as evaluation.evaluate scores it
+            row[f"bac_{i}"], row[f"auc_{i}"] = scores(out, labels)
+            if reads:
+                read = statistics(model, quarter, test, device, previous[i], out, margins)
                 previous[i] = read.pop("weights")
                 row.update({f"{k}_{i}": v for k, v in read.items()})
-            model.train()  # evaluate leaves eval mode; the loop trains in train mode
+            model.train()  # logits leaves eval mode; the loop trains in train mode
         torch.set_rng_state(state)  # so later dropout masks are the run's own
         rows.append(row)
 
@@ -125,7 +123,7 @@ def trace(scenario: str, seed: int, strategy: str, calls: int, epochs: int = 6,
     finally:
         training.SmallMobileNet, registry.make_strategy = official, make
     return {"scenario": scenario, "seed": seed, "strategy": strategy, "loop": row["loop"],
-            "statistics": with_statistics or margins, "margins": margins,
+            "statistics": reads, "margins": margins,
             "calls": total, "trace": rows, "final": row["scores"]["test"],
             "scale": scale, "config_hash": row["config_hash"]}
 

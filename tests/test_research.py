@@ -265,7 +265,7 @@ def test_two_visits_ranks_by_the_peers_mean_loss_over_this_visit_and_the_last():
         ours(t, x)  # keeps the shipped rule's count of the run
         same = t == t_last if len(t) == len(t_last) else torch.zeros(len(t), dtype=torch.bool)
         for m, peer in ((0, 1), (1, 0)):
-            score = torch.where(same, (x[peer] + x_last[peer]) / 2, x[peer]) if same.any() else x[peer]
+            score = torch.where(same, (x[peer] + x_last[peer]) / 2, x[peer])
             for label, share in ((0, 0.5), (1, 0.93)):
                 assert torch.equal(_of(picked[m], t, label), _lowest(t, label, score, share))
 

@@ -27,9 +27,14 @@ def evaluate(model: nn.Module, loader: Iterable, device: torch.device | str) -> 
     by the logit margin of class 1, threshold-free, so it tells a ranking problem from a
     threshold problem. NaN when the loader holds one class only.
     """
+    return scores(*logits(model, loader, device))
+
+
+def scores(out: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """``evaluate``'s balanced accuracy and AUC from logits ``(N, 2)`` and labels ``(N,)``
+    already read (``logits``)."""
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    out, labels = logits(model, loader, device)
     y_true = labels.numpy()
     bac = float(balanced_accuracy_score(y_true, out.argmax(1).numpy()))
     two_classes = len(set(y_true.tolist())) == 2
@@ -54,6 +59,11 @@ def best_threshold_bac(margin: torch.Tensor, labels: torch.Tensor) -> float:
     return float(((tpr + 1 - fpr) / 2)[cut].max())
 
 
+def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """``model``'s BatchNorm layers, in the order of ``modules()``."""
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 def with_reestimated_statistics(model: nn.Module, train_loader: Iterable,
                                 device: torch.device | str) -> nn.Module:
     """A copy of ``model`` whose BatchNorm running statistics are re-estimated on
@@ -62,8 +72,7 @@ def with_reestimated_statistics(model: nn.Module, train_loader: Iterable,
     import copy
 
     copied = copy.deepcopy(model).eval()
-    norms = [m for m in copied.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for norm in norms:
+    for norm in batch_norms(copied):
         norm.reset_running_stats()
         norm.momentum = None  # cumulative moving average: every batch weighs the same
         norm.train()
