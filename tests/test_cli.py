@@ -55,6 +55,7 @@ def test_a_clean_run_then_a_noisy_run_in_one_process_equals_the_noisy_run_alone(
     assert after["scores"] == alone["scores"] and after["history"] == alone["history"]
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
     """Same scenario, seed and strategy: the bench's in-memory batches and run's PNG files."""
     spec = RunConfig("olympiad", "fixed-rates", 3, epochs=2, device="cpu", scale=0.1)
@@ -69,6 +70,7 @@ def test_a_bench_row_and_noisy_select_run_give_identical_scores(tmp_path):
         assert record[key] == row[key]
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_bench_runs_start_with_fresh_state():
     spec_clean = RunConfig("clean", "your_select_indices", 0, epochs=1, device="cpu", scale=0.1)
     spec_noisy = RunConfig("olympiad", "your_select_indices", 1, epochs=1, device="cpu",
