@@ -36,7 +36,8 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "settle.py:settle_25", "joint.py:joint_all",
                                   "last_step.py:last_all", "last_step.py:last_balanced",
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
-                                  "own_fit.py:fit_end", "visits.py:two_visits"])
+                                  "own_fit.py:fit_end", "visits.py:two_visits",
+                                  "shares.py:fewer"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -333,6 +334,43 @@ def test_the_statistics_shift_is_zero_for_re_estimated_statistics_and_grows_with
     reestimated = with_reestimated_statistics(fresh, batches, "cpu")
     assert shifts(reestimated, reestimated) == [0.0] * 7
     assert min(shifts(fresh, reestimated)) > 0.1
+
+
+def test_the_loss_memory_reads_the_margin_from_the_loss_and_scores_each_ranking_by_the_truth():
+    memory = runpy.run_path(os.path.join(RESEARCH, "loss_memory.py"))
+    p = torch.tensor([0.5, 0.9, 0.2])
+    assert torch.allclose(memory["margin"](-torch.log(p)), torch.log(p / (1 - p)), atol=1e-5)
+    # Four calls an epoch, three epochs: label 0 of each batch half wrong; the peer's losses put
+    # the wrong half above the right half on every visit but the first two, which invert it.
+    gen = torch.Generator().manual_seed(1)
+    calls, clean = [], []
+    for epoch in range(3):
+        for _ in range(4):
+            labels = torch.tensor([0] * 8 + [1] * 8)
+            truth = torch.tensor([0] * 4 + [1] * 4 + [1] * 8)
+            wrong = (labels != truth).float()
+            loss = torch.rand(2, 16, generator=gen) * 0.1 + (wrong if epoch == 2 else 1 - wrong)
+            calls.append((labels, loss))
+            if epoch == 0:
+                clean.append(truth)
+    out = memory["precisions"](calls, torch.cat(clean), 3)
+    assert list(out) == [2]
+    now, warm = out[2]["now"], out[2]["warm"]
+    assert now["precision"] == [1.0, 1.0] and now["kept"] == pytest.approx([0.5, 0.875])
+    assert warm["precision"][0] == 0.0  # the inverted warm-up visit keeps the wrong half
+
+
+def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_warm_up():
+    rule = runpy.run_path(os.path.join(RESEARCH, "shares.py"))["Fewer"]()
+    ours = make_strategy("your_select_indices")
+    for epoch, t, x, picked in _run(rule):
+        shipped = ours(t, x)
+        if epoch < 2:
+            assert _same(picked, shipped)
+            continue
+        for m, peer in ((0, 1), (1, 0)):
+            for label, share in ((0, 0.40), (1, 0.85)):
+                assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
 
 
 def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
