@@ -79,10 +79,21 @@ def margin(loss: torch.Tensor) -> torch.Tensor:
     return torch.log(p) - torch.log1p(-p)
 
 
+def calls_per_epoch(calls, epochs: int) -> int:
+    """The calls of one epoch; raises ``ValueError`` unless every epoch repeats the first's
+    labels, batch by batch (the loop never shuffles: what the position reads rest on)."""
+    per_epoch, rest = divmod(len(calls), epochs)
+    if rest or any(not torch.equal(calls[i][0], calls[i % per_epoch][0])
+                   for i in range(len(calls))):
+        raise ValueError(f"Expected {epochs} epochs of the same batches, but got {len(calls)} "
+                         "calls that do not repeat: was the loop shuffled?")
+    return per_epoch
+
+
 def precisions(calls, clean: torch.Tensor, epochs: int) -> dict:
     """Per epoch from 2 on, per score: the label-0 and label-1 precision of the kept sets (both
     models' kept samples pooled) and the share of each label kept."""
-    per_epoch = len(calls) // epochs
+    per_epoch = calls_per_epoch(calls, epochs)
     keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64)
     out: dict = {}
     for epoch in range(2, epochs):
@@ -114,7 +125,7 @@ def shares(calls, clean: torch.Tensor, epochs: int) -> dict:
     """Per epoch from 2 on, per label, per keep share of ``SHARES``: the precision of the kept
     samples by the peer's loss of this visit, and the share of the label's clean samples kept
     (both models pooled)."""
-    per_epoch = len(calls) // epochs
+    per_epoch = calls_per_epoch(calls, epochs)
     out: dict = {}
     for epoch in range(2, epochs):
         tally = torch.zeros(len(SHARES), 2, 3)  # share, label: right kept, kept, right in all

@@ -358,6 +358,8 @@ def test_the_loss_memory_reads_the_margin_from_the_loss_and_scores_each_ranking_
     now, warm = out[2]["now"], out[2]["warm"]
     assert now["precision"] == [1.0, 1.0] and now["kept"] == pytest.approx([0.5, 0.875])
     assert warm["precision"][0] == 0.0  # the inverted warm-up visit keeps the wrong half
+    with pytest.raises(ValueError, match="was the loop shuffled"):
+        memory["precisions"](calls[:-1], torch.cat(clean), 3)
 
 
 def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_warm_up():
