@@ -336,30 +336,53 @@ def test_the_statistics_shift_is_zero_for_re_estimated_statistics_and_grows_with
     assert min(shifts(fresh, reestimated)) > 0.1
 
 
+def _memory_run(signs_1, signs_0, batches=4):
+    """Calls of a run whose label-0 half of each 16-sample batch is half wrong (which half moves
+    with the batch's position); each model's loss puts the wrong ones above the right ones by
+    its sign for the epoch (``signs_m``: model ``m``'s), label 1 all right."""
+    gen = torch.Generator().manual_seed(1)
+    labels = torch.tensor([0] * 8 + [1] * 8)
+    truths = [torch.tensor([int((i - p) % 8 < 4) for i in range(8)] + [1] * 8)
+              for p in range(batches)]
+    calls = []
+    for a, b in zip(signs_1, signs_0):
+        for truth in truths:
+            wrong = (labels != truth).float() - 0.5
+            loss = 12 + torch.stack([b * wrong, a * wrong]) + torch.rand(2, 16, generator=gen) * 0.1
+            calls.append((labels, loss))
+    return calls, torch.cat(truths)
+
+
 def test_the_loss_memory_reads_the_margin_from_the_loss_and_scores_each_ranking_by_the_truth():
     memory = runpy.run_path(os.path.join(RESEARCH, "loss_memory.py"))
     p = torch.tensor([0.5, 0.9, 0.2])
     assert torch.allclose(memory["margin"](-torch.log(p)), torch.log(p / (1 - p)), atol=1e-5)
-    # Four calls an epoch, three epochs: label 0 of each batch half wrong; the peer's losses put
-    # the wrong half above the right half on every visit but the first two, which invert it.
-    gen = torch.Generator().manual_seed(1)
-    calls, clean = [], []
-    for epoch in range(3):
-        for _ in range(4):
-            labels = torch.tensor([0] * 8 + [1] * 8)
-            truth = torch.tensor([0] * 4 + [1] * 4 + [1] * 8)
-            wrong = (labels != truth).float()
-            loss = torch.rand(2, 16, generator=gen) * 0.1 + (wrong if epoch == 2 else 1 - wrong)
-            calls.append((labels, loss))
-            if epoch == 0:
-                clean.append(truth)
-    out = memory["precisions"](calls, torch.cat(clean), 3)
-    assert list(out) == [2]
-    now, warm = out[2]["now"], out[2]["warm"]
-    assert now["precision"] == [1.0, 1.0] and now["kept"] == pytest.approx([0.5, 0.875])
-    assert warm["precision"][0] == 0.0  # the inverted warm-up visit keeps the wrong half
+    # Model 0 keeps by model 1's losses, whose epochs rank the wrong label-0 samples above the
+    # right ones by -20, 6, 4, -1; model 1 by model 0's, 2, -2, -2, -2. Last epoch: a window's
+    # mean above 0 keeps the four right ones of each batch (precision 1), below 0 the wrong.
+    calls, clean = _memory_run([-20, 6, 4, -1], [2, -2, -2, -2])
+    out = memory["precisions"](calls, clean, 4)
+    assert list(out) == [2, 3]
+    expected = {"now": 0, "two": 1, "since_1": 1, "all": 0, "warm": 1, "margin_since_1": 1}
+    for name, right in expected.items():
+        assert out[3][name]["per_model"] == [[right, 1.0], [0.0, 1.0]], name
+        assert out[3][name]["precision"] == [right / 2, 1.0], name
+    assert out[3]["sum_since_1"]["per_model"] == [[1.0, 1.0], [1.0, 1.0]]  # (4 + 2 - 3) / 3 > 0
+    assert out[3]["now"]["kept"] == pytest.approx([0.5, 0.875])  # floor(8 * 0.93) = 7 of 8
+    assert out[2]["all"]["per_model"][0][0] == 0.0 and out[2]["now"]["per_model"][0][0] == 1.0
+    # The share of each label kept (last epoch, both models keep the wrong ones first).
+    by_share = memory["shares"](calls, clean, 4)[3]
+    for share, precision, clean_kept in ((0.3, 0.0, 0.0), (0.7, 0.2, 0.25), (0.8, 1 / 3, 0.5),
+                                         (1.0, 0.5, 1.0)):
+        assert by_share[0][share]["precision"] == pytest.approx(precision)
+        assert by_share[0][share]["clean_kept"] == pytest.approx(clean_kept)
+    assert by_share[1][0.5] == {"precision": 1.0, "clean_kept": 0.5}
+    # A recording whose epochs do not repeat the first's batches is refused.
     with pytest.raises(ValueError, match="was the loop shuffled"):
-        memory["precisions"](calls[:-1], torch.cat(clean), 3)
+        memory["precisions"](calls[:-1], clean, 4)
+    shuffled = calls[:-1] + [(calls[-1][0].flip(0), calls[-1][1])]
+    with pytest.raises(ValueError, match="was the loop shuffled"):
+        memory["precisions"](shuffled, clean, 4)
 
 
 def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_warm_up():
