@@ -412,7 +412,8 @@ def test_threads_are_set_per_run_and_recorded(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, steps, epochs, scale", [
     (["--scale", "0.1", "--epochs", "2"], 6, 10, "0.18"),
-    (["--scale", "0.2", "--epochs", "1"], 5, 6, "0.18"),
+    pytest.param(["--scale", "0.2", "--epochs", "1"], 5, 6, "0.18",
+                 marks=pytest.mark.slow),  # the same message; trains as long as the first
 ])
 def test_a_run_too_small_to_learn_says_so_before_training_with_the_smallest_that_learns(
         tmp_path, capsys, argv, steps, epochs, scale):

@@ -87,6 +87,7 @@ def test_fashion_scenario_maps_classes_and_records_the_source(tmp_path):
     assert np.array_equal(again.splits["train"].images, data.splits["train"].images)
 
 
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
 def test_every_command_runs_a_fashion_scenario_from_made_up_idx_files(fake_fashion, tmp_path,
                                                                      capsys):
     """The fashion path of data, run, bench and compare, on a machine without the real images."""

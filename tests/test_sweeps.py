@@ -132,7 +132,8 @@ def test_cleanlab_anchor_runs_inside_the_spawned_bench_workers(tmp_path):
     assert all(len(r["selection"]) == 2 for r in rows)  # epoch 2 ran on cleanlab's flags
 
 
-def test_the_same_run_twice_gives_identicalfake_rows():
+@pytest.mark.slow  # trains whole runs; the quick suite stays under 3 minutes on 2 cores
+def test_the_same_run_twice_gives_identical_rows():
     spec = RunConfig("olympiad", "your_select_indices", 3, epochs=1, device="cpu", scale=0.1)
     first, second = run(spec), run(spec)
     for key in ("scores", "history", "selection", "config_hash", "data"):
