@@ -209,13 +209,20 @@ def _of(picked, t, label):
     return picked[t[picked] == label]
 
 
-def test_joint_0_is_the_shipped_rule_for_label_1_and_both_models_loss_for_label_0():
+def _after_the_warm_up(rule, **run):
+    """``(t, x, picked, shipped)`` of each call after the shipped two-epoch warm-up, where
+    ``shipped`` is the shipped rule's selection; through the warm-up the two must be equal."""
     ours = make_strategy("your_select_indices")
-    for epoch, t, x, (first, second) in _run(SWITCH["JointLabel0"]()):
+    for epoch, t, x, picked in _run(rule, **run):
         shipped = ours(t, x)
         if epoch < 2:
-            assert _same((first, second), shipped)
-            continue
+            assert _same(picked, shipped)
+        else:
+            yield t, x, picked, shipped
+
+
+def test_joint_0_is_the_shipped_rule_for_label_1_and_both_models_loss_for_label_0():
+    for t, x, (first, second), shipped in _after_the_warm_up(SWITCH["JointLabel0"]()):
         for picked, peer in ((first, shipped[0]), (second, shipped[1])):
             assert torch.equal(_of(picked, t, 1), _of(peer, t, 1))
             assert torch.equal(_of(picked, t, 0), _lowest(t, 0, x[0] + x[1], 0.5))
@@ -387,12 +394,7 @@ def test_the_loss_memory_reads_the_margin_from_the_loss_and_scores_each_ranking_
 
 def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_warm_up():
     rule = runpy.run_path(os.path.join(RESEARCH, "shares.py"))["Fewer"]()
-    ours = make_strategy("your_select_indices")
-    for epoch, t, x, picked in _run(rule):
-        shipped = ours(t, x)
-        if epoch < 2:
-            assert _same(picked, shipped)
-            continue
+    for t, x, picked, _ in _after_the_warm_up(rule):
         for m, peer in ((0, 1), (1, 0)):
             for label, share in ((0, 0.40), (1, 0.85)):
                 assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
@@ -400,12 +402,7 @@ def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_wa
 
 def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
     rule = runpy.run_path(os.path.join(RESEARCH, "balanced_kept.py"))["BalancedKept"]()
-    ours = make_strategy("your_select_indices")
-    for epoch, t, x, picked in _run(rule, sizes=(128, 128, 128, 16)):
-        shipped = ours(t, x)
-        if epoch < 2:
-            assert _same(picked, shipped)
-            continue
+    for t, _, picked, shipped in _after_the_warm_up(rule, sizes=(128, 128, 128, 16)):
         for drawn, kept in zip(picked, shipped):
             assert torch.equal(drawn.unique(), kept)  # every kept sample, nothing else
             assert torch.equal(drawn, drawn.sort().values)  # batch order
@@ -415,12 +412,7 @@ def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_hal
 
 def test_agreed_twice_trains_on_the_shipped_sets_with_what_both_models_keep_twice():
     rule = runpy.run_path(os.path.join(RESEARCH, "agreement.py"))["AgreedTwice"]()
-    ours = make_strategy("your_select_indices")
-    for epoch, t, x, picked in _run(rule):
-        shipped = ours(t, x)
-        if epoch < 2:
-            assert _same(picked, shipped)
-            continue
+    for t, _, picked, shipped in _after_the_warm_up(rule):
         both = set(shipped[0].tolist()) & set(shipped[1].tolist())
         for drawn, kept in zip(picked, shipped):
             assert torch.equal(drawn.unique(), kept)
