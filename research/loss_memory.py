@@ -97,19 +97,25 @@ def calls_per_epoch(calls: Calls, epochs: int) -> int:
     return per_epoch
 
 
+def truths(calls: Calls, clean: torch.Tensor, per_epoch: int) -> list[torch.Tensor]:
+    """The clean labels of each position's batch: position ``p`` holds the training samples
+    after those of positions ``0..p-1``, in order (the loop never shuffles)."""
+    ends = torch.tensor([len(labels) for labels, _ in calls[:per_epoch]]).cumsum(0).tolist()
+    return list(clean[:ends[-1]].split([b - a for a, b in zip([0] + ends, ends)]))
+
+
 def precisions(calls: Calls, clean: torch.Tensor, epochs: int) -> dict:
     """Per epoch from 2 on, per score: the label-0 and label-1 precision of the kept sets (both
     models' kept samples pooled; ``per_model``: each model's) and the share of each label kept."""
     per_epoch = calls_per_epoch(calls, epochs)
     keep = torch.tensor(PUBLISHED_KEEP, dtype=torch.float64)
     out: dict = {}
+    truth_of = truths(calls, clean, per_epoch)
     for epoch in range(2, epochs):
         tally = {s: torch.zeros(2, 2, 2) for s in SCORES}  # model, label: right kept, kept
-        for pos in range(per_epoch):
+        for pos, truth in enumerate(truth_of):
             visits = [calls[e * per_epoch + pos][1] for e in range(epoch + 1)]
             labels = calls[epoch * per_epoch + pos][0]
-            start = sum(len(calls[p][0]) for p in range(pos))
-            truth = clean[start:start + len(labels)]
             stacked = torch.stack(visits)  # (visits, 2, B)
             score = {"now": stacked[-1], "two": stacked[-2:].mean(0),
                      "since_1": stacked[1:].mean(0), "all": stacked.mean(0),
@@ -135,12 +141,11 @@ def shares(calls: Calls, clean: torch.Tensor, epochs: int) -> dict:
     (both models pooled)."""
     per_epoch = calls_per_epoch(calls, epochs)
     out: dict = {}
+    truth_of = truths(calls, clean, per_epoch)
     for epoch in range(2, epochs):
         tally = torch.zeros(len(SHARES), 2, 3)  # share, label: right kept, kept, right in all
-        for pos in range(per_epoch):
+        for pos, truth in enumerate(truth_of):
             labels, loss = calls[epoch * per_epoch + pos]
-            start = sum(len(calls[p][0]) for p in range(pos))
-            truth = clean[start:start + len(labels)]
             for i, share in enumerate(SHARES):
                 keep = torch.tensor((share, share), dtype=torch.float64)
                 kept = keep_lowest(labels, loss.flip(0), keep)
