@@ -37,7 +37,7 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "last_step.py:last_all", "last_step.py:last_balanced",
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
                                   "own_fit.py:fit_end", "visits.py:two_visits",
-                                  "shares.py:fewer"])
+                                  "shares.py:fewer", "tail_ratio.py:tail_ratio"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -400,6 +400,58 @@ def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_wa
                 assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
 
 
+def test_the_tail_ratio_recovers_the_clean_shares_of_two_known_mixtures():
+    tails = runpy.run_path(os.path.join(RESEARCH, "tail_ratio.py"))
+    shares, bins = tails["shares_from_tails"], tails["BINS"]
+    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
+    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    for c0, c1 in ((0.40, 0.90), (0.593, 0.793), (0.5, 1.0), (1.0, 1.0)):
+        counts = torch.stack([c0 * g0 + (1 - c0) * g1, (1 - c1) * g0 + c1 * g1]) * 1e6
+        assert torch.allclose(shares(counts.round().long()), torch.tensor([c0, c1]).double(),
+                              atol=1e-3)
+    same = torch.stack([0.5 * g0 + 0.5 * g1] * 2) * 1e6  # buckets that do not separate
+    assert torch.equal(shares(same.long()), torch.ones(2, dtype=torch.float64))
+    one_label = torch.stack([g0 * 1e6, torch.zeros(bins)]).long()
+    assert ((shares(one_label) >= tails["FLOOR"]) & (shares(one_label) <= 1)).all()
+
+
+def test_tail_ratio_counts_the_last_warm_up_epoch_then_keeps_the_peers_lowest_estimated_shares():
+    tails = runpy.run_path(os.path.join(RESEARCH, "tail_ratio.py"))
+    rule, bins, limit = tails["TailRatio"](), tails["BINS"], tails["LIMIT"]
+    ours, gen = make_strategy("your_select_indices"), torch.Generator().manual_seed(7)
+    counts = torch.zeros(2, bins, dtype=torch.long)  # the second epoch's, by hand
+    kept_after = 0
+    for epoch in range(5):  # 5: the run, and the rule's state, go on
+        for n in (128, 128, 128, 7):
+            t = torch.randint(0, 2, (n,), generator=gen)
+            wrong = torch.rand(n, generator=gen) < 0.3 + 0.2 * t  # label 1 is 0.5 clean
+            sign = (2 * t - 1) * (1 - 2 * wrong.long())  # +1: the true class is 1
+            z = [3 * sign + torch.randn(n, generator=gen) for _ in range(2)]  # class-1 logits
+            x = [torch.nn.functional.softplus(-zm * (2 * t - 1)) for zm in z]  # the label's loss
+            picked, shipped = rule(t, x), ours(t, x)
+            if epoch < 2:
+                assert _same(picked, shipped)
+            if epoch == 1:
+                for loss in x:
+                    p = torch.exp(-loss).clamp(1e-7, 1 - 1e-7)
+                    z = torch.log(p / (1 - p)) * (2 * t - 1)
+                    b = ((z + limit) / (2 * limit) * bins).floor().clamp(0, bins - 1).long()
+                    counts += torch.stack([torch.bincount(b[t == c], minlength=bins)
+                                           for c in (0, 1)])
+            if epoch < 2:
+                continue
+            assert torch.equal(rule.keep, tails["shares_from_tails"](counts))
+            for m, peer in ((0, 1), (1, 0)):
+                for label in (0, 1):
+                    share = float(rule.keep[label])
+                    assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
+                    kept_after += len(_of(picked[m], t, label))
+    assert torch.equal(rule.counts, counts) and counts.sum() == 2 * (3 * 128 + 7)
+    # the clean shares 0.7 / 0.5, estimated above them on 391 samples a model (0.889 / 0.541)
+    assert ((rule.keep > torch.tensor([0.68, 0.48]).double()) & (rule.keep < 0.9)).all()
+    assert kept_after < 0.9 * 2 * 3 * (3 * 128 + 7)
+
+
 def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
     rule = runpy.run_path(os.path.join(RESEARCH, "balanced_kept.py"))["BalancedKept"]()
     for t, _, picked, shipped in _after_the_warm_up(rule, sizes=(128, 128, 128, 16)):
@@ -419,3 +471,23 @@ def test_agreed_twice_trains_on_the_shipped_sets_with_what_both_models_keep_twic
             assert torch.equal(drawn, drawn.sort().values)
             counts = torch.bincount(drawn, minlength=len(t))
             assert all(counts[i] == (2 if i in both else 1) for i in kept.tolist())
+
+
+@pytest.mark.parametrize("stem, prior, clean_0, clean_1", [("tops-prior-55", 0.55, 0.593, 0.793),
+                                                           ("tops-prior-75", 0.75, 0.397, 1.0)])
+def test_the_stress_scenarios_keep_the_real_noisy_counts_at_another_prior(stem, prior, clean_0,
+                                                                           clean_1):
+    """Each file's recipe gives exactly the real task's noisy counts and the clean shares of the
+    two label buckets that its comment states (counted as ``flip_labels`` flips: exact rounds)."""
+    from noisy_select.data.scenarios import _class_counts, read_scenario_file
+
+    scenario = read_scenario_file(os.path.join(RESEARCH, "scenarios", f"{stem}.toml"))
+    assert scenario.name.startswith(f"{stem}@") and scenario.source == "fashion"
+    assert (scenario.train_size, scenario.train_prior, scenario.test_prior) == (10_000, prior, 0.75)
+    n0, n1 = _class_counts(scenario.train_size, scenario.train_prior)
+    flipped_0 = round(scenario.noise[0][1] * n0)  # true 0 labelled 1
+    flipped_1 = round(scenario.noise[1][0] * n1)  # true 1 labelled 0
+    label_0, label_1 = n0 - flipped_0 + flipped_1, n1 - flipped_1 + flipped_0
+    assert (label_0, label_1) == (6298, 3702)
+    assert math.isclose((n0 - flipped_0) / label_0, clean_0, abs_tol=5e-4)
+    assert math.isclose((n1 - flipped_1) / label_1, clean_1, abs_tol=5e-4)
