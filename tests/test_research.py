@@ -411,45 +411,58 @@ def test_the_tail_ratio_recovers_the_clean_shares_of_two_known_mixtures():
                               atol=1e-3)
     same = torch.stack([0.5 * g0 + 0.5 * g1] * 2) * 1e6  # buckets that do not separate
     assert torch.equal(shares(same.long()), torch.ones(2, dtype=torch.float64))
-    one_label = torch.stack([g0 * 1e6, torch.zeros(bins)]).long()
-    assert ((shares(one_label) >= tails["FLOOR"]) & (shares(one_label) <= 1)).all()
+    for one_label in (torch.stack([g0 * 1e6, torch.zeros(bins)]),
+                      torch.stack([torch.zeros(bins), g1 * 1e6])):  # no label 1, no label 0
+        assert torch.equal(shares(one_label.long()), torch.ones(2, dtype=torch.float64))
+
+
+def _labelled_losses(n, gen, wrong_0=0.3, wrong_1=0.5):
+    """``(labels, [loss, loss])`` of a batch whose label buckets are ``1 - wrong_c`` clean: the
+    two classes' logits 3 apart from 0 (sd 1), each model's own draw, as cross-entropy losses."""
+    t = torch.randint(0, 2, (n,), generator=gen)
+    wrong = torch.rand(n, generator=gen) < torch.where(t == 1, wrong_1, wrong_0)
+    sign = (2 * t - 1) * (1 - 2 * wrong.long())  # +1: the true class is 1
+    z = [3 * sign + torch.randn(n, generator=gen) for _ in range(2)]  # class-1 logits
+    return t, [torch.nn.functional.softplus(-zm * (2 * t - 1)) for zm in z]  # the label's loss
 
 
 def test_tail_ratio_counts_the_last_warm_up_epoch_then_keeps_the_peers_lowest_estimated_shares():
     tails = runpy.run_path(os.path.join(RESEARCH, "tail_ratio.py"))
     rule, bins, limit = tails["TailRatio"](), tails["BINS"], tails["LIMIT"]
-    ours, gen = make_strategy("your_select_indices"), torch.Generator().manual_seed(7)
-    counts = torch.zeros(2, bins, dtype=torch.long)  # the second epoch's, by hand
-    kept_after = 0
-    for epoch in range(5):  # 5: the run, and the rule's state, go on
-        for n in (128, 128, 128, 7):
-            t = torch.randint(0, 2, (n,), generator=gen)
-            wrong = torch.rand(n, generator=gen) < 0.3 + 0.2 * t  # label 1 is 0.5 clean
-            sign = (2 * t - 1) * (1 - 2 * wrong.long())  # +1: the true class is 1
-            z = [3 * sign + torch.randn(n, generator=gen) for _ in range(2)]  # class-1 logits
-            x = [torch.nn.functional.softplus(-zm * (2 * t - 1)) for zm in z]  # the label's loss
-            picked, shipped = rule(t, x), ours(t, x)
-            if epoch < 2:
-                assert _same(picked, shipped)
-            if epoch == 1:
-                for loss in x:
-                    p = torch.exp(-loss).clamp(1e-7, 1 - 1e-7)
-                    z = torch.log(p / (1 - p)) * (2 * t - 1)
-                    b = ((z + limit) / (2 * limit) * bins).floor().clamp(0, bins - 1).long()
-                    counts += torch.stack([torch.bincount(b[t == c], minlength=bins)
-                                           for c in (0, 1)])
-            if epoch < 2:
-                continue
-            assert torch.equal(rule.keep, tails["shares_from_tails"](counts))
-            for m, peer in ((0, 1), (1, 0)):
-                for label in (0, 1):
-                    share = float(rule.keep[label])
-                    assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
-                    kept_after += len(_of(picked[m], t, label))
-    assert torch.equal(rule.counts, counts) and counts.sum() == 2 * (3 * 128 + 7)
-    # the clean shares 0.7 / 0.5, estimated above them on 391 samples a model (0.889 / 0.541)
-    assert ((rule.keep > torch.tensor([0.68, 0.48]).double()) & (rule.keep < 0.9)).all()
-    assert kept_after < 0.9 * 2 * 3 * (3 * 128 + 7)
+    sizes, gen = (128, 128, 128, 7), torch.Generator().manual_seed(7)
+    for run, (wrong_0, wrong_1, epochs) in enumerate(((0.3, 0.5, 6), (0.1, 0.2, 3))):
+        ours = make_strategy("your_select_indices")
+        counts = torch.zeros(2, bins, dtype=torch.long)  # this run's second epoch, by hand
+        kept = 0
+        for epoch in range(epochs):  # the first run ends, and the rule starts the second afresh
+            for n in sizes:
+                t, x = _labelled_losses(n, gen, wrong_0, wrong_1)
+                picked, shipped = rule(t, x), ours(t, x)
+                if epoch < 2:
+                    assert _same(picked, shipped)
+                if epoch == 1:
+                    for loss in x:
+                        z = tails["class_1_logit"](t, loss)
+                        b = ((z + limit) * (bins / (2 * limit))).floor().clamp(0, bins - 1).long()
+                        counts += torch.stack([torch.bincount(b[t == c], minlength=bins)
+                                               for c in (0, 1)])
+                if epoch < 2:
+                    continue
+                if epoch == 2 and n == sizes[0]:  # the switch: estimated from the counts, held
+                    assert torch.equal(rule.counts, counts) and counts.sum() == 2 * sum(sizes)
+                    estimate = tails["shares_from_tails"](counts)
+                assert (run, epoch, n) == (0, 5, 7) or torch.equal(rule.keep, estimate)
+                for m, peer in ((0, 1), (1, 0)):
+                    for label in (0, 1):
+                        share = float(estimate[label])
+                        assert torch.equal(_of(picked[m], t, label),
+                                           _lowest(t, label, x[peer], share))
+                        kept += len(_of(picked[m], t, label))
+        if run == 0:  # the clean shares 0.7 / 0.5, estimated above them on 391 samples a model
+            assert ((estimate > torch.tensor([0.68, 0.48]).double()) & (estimate < 0.9)).all()
+            assert kept < 0.9 * 2 * 4 * sum(sizes) and rule.keep is None  # reset at the run's end
+        else:
+            assert (estimate > torch.tensor([0.88, 0.78]).double()).all()  # 0.9 / 0.8 clean
 
 
 def test_balanced_kept_draws_the_published_kept_sets_with_the_labels_filling_half_each():
@@ -478,16 +491,16 @@ def test_agreed_twice_trains_on_the_shipped_sets_with_what_both_models_keep_twic
 def test_the_stress_scenarios_keep_the_real_noisy_counts_at_another_prior(stem, prior, clean_0,
                                                                            clean_1):
     """Each file's recipe gives exactly the real task's noisy counts and the clean shares of the
-    two label buckets that its comment states (counted as ``flip_labels`` flips: exact rounds)."""
-    from noisy_select.data.scenarios import _class_counts, read_scenario_file
+    two label buckets that its comment states (the labels flipped as a build flips them)."""
+    import numpy as np
+
+    from noisy_select.data.scenarios import _class_counts, flip_labels, read_scenario_file
 
     scenario = read_scenario_file(os.path.join(RESEARCH, "scenarios", f"{stem}.toml"))
     assert scenario.name.startswith(f"{stem}@") and scenario.source == "fashion"
     assert (scenario.train_size, scenario.train_prior, scenario.test_prior) == (10_000, prior, 0.75)
-    n0, n1 = _class_counts(scenario.train_size, scenario.train_prior)
-    flipped_0 = round(scenario.noise[0][1] * n0)  # true 0 labelled 1
-    flipped_1 = round(scenario.noise[1][0] * n1)  # true 1 labelled 0
-    label_0, label_1 = n0 - flipped_0 + flipped_1, n1 - flipped_1 + flipped_0
-    assert (label_0, label_1) == (6298, 3702)
-    assert math.isclose((n0 - flipped_0) / label_0, clean_0, abs_tol=5e-4)
-    assert math.isclose((n1 - flipped_1) / label_1, clean_1, abs_tol=5e-4)
+    clean = np.repeat([0, 1], _class_counts(scenario.train_size, scenario.train_prior))
+    labels = flip_labels(clean, np.asarray(scenario.noise), np.random.default_rng(0))
+    assert np.bincount(labels).tolist() == [6298, 3702]
+    assert math.isclose((clean[labels == 0] == 0).mean(), clean_0, abs_tol=5e-4)
+    assert math.isclose((clean[labels == 1] == 1).mean(), clean_1, abs_tol=5e-4)
