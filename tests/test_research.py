@@ -4,6 +4,7 @@ Each file runs as ``noisy-select bench research/<file>.py:NAME``; the names they
 registry say where they went (research/README.md), and their old rows still read.
 """
 
+import json
 import math
 import os
 import runpy
@@ -37,7 +38,8 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "last_step.py:last_all", "last_step.py:last_balanced",
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
                                   "own_fit.py:fit_end", "visits.py:two_visits",
-                                  "shares.py:fewer", "tail_ratio.py:tail_ratio"])
+                                  "shares.py:fewer", "tail_ratio.py:tail_ratio",
+                                  "tail_counts.py:tail_counts"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -414,6 +416,32 @@ def test_the_tail_ratio_recovers_the_clean_shares_of_two_known_mixtures():
     for one_label in (torch.stack([g0 * 1e6, torch.zeros(bins)]),
                       torch.stack([torch.zeros(bins), g1 * 1e6])):  # no label 1, no label 0
         assert torch.equal(shares(one_label.long()), torch.ones(2, dtype=torch.float64))
+
+
+def test_tail_counts_reads_the_bound_of_a_known_mixture_and_writes_the_counts_at_the_switch(
+        tmp_path, monkeypatch):
+    counts_file = runpy.run_path(os.path.join(RESEARCH, "tail_counts.py"))
+    bins = counts_file["_TAILS"]["BINS"]
+    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
+    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    counts = (torch.stack([0.4 * g0 + 0.6 * g1, 0.1 * g0 + 0.9 * g1]) * 8e4).round().long()
+    r = counts_file["read"](counts)
+    assert r["a"] == pytest.approx(0.6 / 0.9, abs=1e-3) and r["b"] == pytest.approx(0.1 / 0.4, abs=1e-3)
+    assert r["apart"] == pytest.approx(1 - r["a"] * r["b"]) and r["scores"] == [80000, 80000]
+    assert r["shares"] == pytest.approx([0.4, 0.9], abs=1e-3)
+    for (n_0, n_1), ratio, own in ((r["a_tails"], r["a"], counts[1, 80:].sum()),  # class 1 alone
+                                   (r["b_tails"], r["b"], counts[0, :48].sum())):  # class 0 alone
+        assert n_0 / n_1 == pytest.approx(ratio, abs=2e-3) and 0 < n_1 <= own
+    out = tmp_path / "counts.jsonl"
+    monkeypatch.setenv("TAIL_COUNTS_OUT", str(out))
+    rule, gen = counts_file["TailCounts"](), torch.Generator().manual_seed(3)
+    for epoch in range(3):
+        for n in (128, 128, 7):
+            t, x = _labelled_losses(n, gen)
+            rule(t, x)
+            if epoch == 2 and n == 128:
+                written = [json.loads(line)["counts"] for line in out.read_text().splitlines()]
+                assert written == [rule.counts.tolist()]  # once, at the switch
 
 
 def _labelled_losses(n, gen, wrong_0=0.3, wrong_1=0.5):
