@@ -72,7 +72,8 @@ def _spec(rule: str | Callable) -> str:
 def compare(rule: str | Callable, against: str = SHIPPED, *, scenario: str = HEADLINE_SCENARIO,
             seeds: Iterable[int] = range(10), loop: str = DEFAULT_LOOP, epochs: int = NUM_EPOCHS,
             scale: float = 1.0, results: str = SCRATCH, source: str | None = None,
-            device: str = "auto", jobs: int = 1, threads: int = 1, progress: bool = True):
+            device: str = "auto", jobs: int = 1, threads: int = 1, progress: bool = True,
+            measure: str = "bac"):
     """``rule`` against ``against`` on paired seeds, as ``noisy-select compare`` runs them.
 
     Both rules run on ``scenario`` with each seed (the same data draw and the same starting
@@ -84,7 +85,8 @@ def compare(rule: str | Callable, against: str = SHIPPED, *, scenario: str = HEA
     pandas.DataFrame
         One row per seed: ``seed``, the BAC (mean of the two models) of ``against`` and of
         ``rule``, each under the name its rows carry, and ``diff`` (``rule`` minus
-        ``against``). ``attrs["summary"]``: the mean difference, its 95% bootstrap interval,
+        ``against``); with ``measure`` (``compare --measure``: ``bac_bn``, ``bac_best``,
+        ``auc``) that measure instead of the scored BAC. ``attrs["summary"]``: the mean difference, its 95% bootstrap interval,
         wins / losses / ties, means, worst seeds and the verdict, as ``compare`` writes them;
         ``attrs["markdown"]``: the table ``compare`` prints.
     """
@@ -99,7 +101,7 @@ def compare(rule: str | Callable, against: str = SHIPPED, *, scenario: str = HEA
     table = paired.compare_runs([against, _spec(rule)], [scenario], seeds, results=results,
                                 epochs=epochs, device=device, scale=scale, loop=loop,
                                 source=source, threads=threads, jobs=jobs, progress=progress,
-                                bar=progress)
+                                bar=progress, measure=measure)
     bacs = table[0]["per_seed_bac"]
     frame = pd.DataFrame([{"seed": s, names[0]: bacs[str(s)][0], names[1]: bacs[str(s)][1],
                            "diff": bacs[str(s)][1] - bacs[str(s)][0]} for s in table[0]["seeds"]])

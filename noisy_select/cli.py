@@ -25,6 +25,7 @@ from noisy_select.constants import (
     EVIDENCE,
     HEADLINE_SCENARIO,
     LOOPS,
+    MEASURES,
     NUM_EPOCHS,
     SCRATCH,
     SEED,
@@ -174,7 +175,8 @@ def _cmd_compare(args: argparse.Namespace) -> None:
     table = compare.compare_runs(
         args.strategies, _scenario_names(args, HEADLINE_SCENARIO), args.seeds,
         results=args.results, jobs=args.jobs, progress=not args.no_progress,
-        backend=args.backend, address=args.address, **_run_options_of(args))
+        backend=args.backend, address=args.address, measure=args.measure,
+        **_run_options_of(args))
     text = compare.markdown(table)
     print(text)
     atomic_write(args.summary, lambda f: f.write(f"```bash\n{args.command_line}\n```\n\n{text}"))
@@ -389,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="two or more rules (registered names, mine.py, mine.py:NAME, "
                         "package.module:NAME); each is compared with the first")
     sweep_options(p, HEADLINE_SCENARIO, "0-9")
+    p.add_argument("--measure", default="bac", choices=list(MEASURES),
+                   help="what to compare: the scored BAC, or the same runs' BAC with BatchNorm's "
+                        "statistics re-estimated, at the best threshold, or AUC (rows that "
+                        "record them), which leave out the last steps' swing")
     p.add_argument("--summary", default="results/compare.md",
                    help="Markdown table to write (and its .json beside it)")
     force_option(p)

@@ -15,3 +15,12 @@ DEFAULT_LOOP = "official"
 # The rows behind docs/RESULTS.md: bench and compare append to them only when named with -r.
 EVIDENCE = "docs/results/bench.jsonl"
 SCRATCH = "results/bench.jsonl"  # where bench, compare and the API's compare write by default
+# What compare can read off a row, each the mean of both models on its scored split: the scored
+# BAC (the points), and three reads of the same final weights without the last steps' running
+# statistics (bench/compare.py).
+MEASURES = {
+    "bac": "the scored BAC, what the platform scores",
+    "bac_bn": "the BAC with BatchNorm's statistics re-estimated on the training set",
+    "bac_best": "the BAC at the best threshold on the logit margin",
+    "auc": "the AUC",
+}

@@ -8,6 +8,7 @@ from scipy import stats
 from noisy_select.bench import compare, sweeps
 from noisy_select.bench.run import RunConfig
 from noisy_select.cli import main
+from noisy_select.errors import UsageError
 
 
 def _rows(values: dict[str, list[float]], scenario="olympiad"):
@@ -42,6 +43,39 @@ def test_only_seeds_both_strategies_ran_are_paired():
     assert row["seeds"] == [0] and row["mean_diff"] == pytest.approx(0.1)
 
 
+def _instrumented(row, bn, best, auc):
+    """``row`` with its two models' re-estimated, best-threshold BAC and AUC (both models alike)."""
+    test = row["scores"]["test"]
+    test.update({f"{k}_{m}": v for k, v in (("bac_bn", bn), ("bac_best", best), ("auc", auc))
+                 for m in (1, 2)})
+    test["bac_bn_2"] = 2 * bn - test["bac_bn_1"] + 0.02  # the models differ: the mean is read
+    test["bac_bn_1"] -= 0.02
+    return row
+
+
+def test_a_measure_pairs_the_same_runs_by_their_statistics_threshold_or_ranking():
+    rows = _rows({"all": [0.6, 0.7, 0.8], "fixed-rates": [0.9, 0.5, 0.8]})
+    for r in rows:
+        strat, seed = r["strategy"] == "fixed-rates", r["seed"]
+        if not (strat and seed == 2):  # its seed 2 predates the instrument
+            _instrumented(r, bn=0.80 + 0.05 * strat + 0.01 * seed, best=0.9, auc=0.95 - 0.1 * strat)
+    assert compare.measure_of(rows[0], "bac_bn") == pytest.approx(0.80)
+    assert compare.measure_of(rows[-1], "bac_bn") is None and compare.measure_of(rows[-1]) == 0.8
+    bn = compare.paired(rows, "olympiad", "all", "fixed-rates", measure="bac_bn")
+    assert bn["seeds"] == [0, 1] and bn["measure"] == "bac_bn"
+    assert bn["mean_diff"] == pytest.approx(0.05) and bn["wins"] == 2
+    assert bn["per_seed_bac"]["1"] == pytest.approx([0.81, 0.86])
+    auc = compare.paired(rows, "olympiad", "all", "fixed-rates", measure="auc")
+    assert auc["seeds"] == [0, 1, 2]  # every row records its AUC, the older ones too (0.5 here)
+    assert auc["mean_diff"] == pytest.approx((-0.1 - 0.1 - 0.45) / 3) and auc["losses"] == 3
+    scored = compare.paired(rows, "olympiad", "all", "fixed-rates")
+    assert scored["seeds"] == [0, 1, 2] and scored["mean_diff"] == pytest.approx(0.1 / 3)
+    assert "by auc (the AUC)" in compare.markdown([auc]) and "by" not in compare.markdown([scored])
+    with pytest.raises(UsageError, match="Expected a measure among bac, bac_bn, bac_best, auc, "
+                                         "but got 'loss'"):
+        compare.paired(rows, "olympiad", "all", "fixed-rates", measure="loss")
+
+
 def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_path, capsys):
     results = tmp_path / "r.jsonl"
     rows = _rows({"fixed-rates": [0.7, 0.72, 0.75, 0.7, 0.7], "all": [0.5] * 5})
@@ -58,6 +92,21 @@ def test_compare_command_reads_committed_rows_and_writes_markdown_and_json(tmp_p
     assert compare.verdict(compare.paired(rows, "olympiad", "fixed-rates", "all") | {
         "seeds": [0, 1]}) == "too few seeds (< 5)"
     assert "noisy-select compare fixed-rates all" in out.read_text()
+
+
+def test_compare_command_takes_a_measure(tmp_path, capsys):
+    results = tmp_path / "r.jsonl"
+    rows = _rows({"fixed-rates": [0.7] * 5, "all": [0.5] * 5})
+    for r in rows:
+        _instrumented(r, bn=0.8 + 0.1 * (r["strategy"] == "all"), best=0.9, auc=0.9)
+    results.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["compare", "fixed-rates", "all", "--scenarios", "olympiad", "--seeds", "0-4",
+                 "--epochs", "1", "-r", str(results), "--summary", str(tmp_path / "c.md"),
+                 "--measure", "bac_bn", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "by bac_bn (the BAC with BatchNorm's statistics re-estimated" in printed
+    assert "| `all` | 5 | +0.100 |" in printed and "better" in printed
+    assert json.loads((tmp_path / "c.json").read_text())[0]["measure"] == "bac_bn"
 
 
 @pytest.mark.parametrize("argv, message", [

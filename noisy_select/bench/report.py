@@ -249,11 +249,10 @@ def shipped_against_anchors(rows: list[dict]) -> str:
 def _instrumented(r: dict) -> dict | None:
     """A row's ``bac``, ``bac_bn``, ``bac_best`` and ``auc`` on its scored split, each the mean of
     both models (None for rows without them)."""
-    s = (r.get("scores") or {}).get(r.get("scored_on", "test")) or {}
-    keys = ("bac", "bac_bn", "bac_best", "auc")
-    if not all(f"{k}_{m}" in s for k in keys for m in (1, 2)):
-        return None
-    return {k: (s[f"{k}_1"] + s[f"{k}_2"]) / 2 for k in keys}
+    from noisy_select.bench import compare
+
+    values = {k: compare.measure_of(r, k) for k in compare.MEASURES}
+    return None if None in values.values() else values
 
 
 def decomposition(rows: list[dict], reference: str = "oracle-clean") -> str:
