@@ -86,8 +86,9 @@ def compare(rule: str | Callable, against: str = SHIPPED, *, scenario: str = HEA
         One row per seed: ``seed``, the BAC (mean of the two models) of ``against`` and of
         ``rule``, each under the name its rows carry, and ``diff`` (``rule`` minus
         ``against``); with ``measure`` (``compare --measure``: ``bac_bn``, ``bac_best``,
-        ``auc``) that measure instead of the scored BAC. ``attrs["summary"]``: the mean difference, its 95% bootstrap interval,
-        wins / losses / ties, means, worst seeds and the verdict, as ``compare`` writes them;
+        ``auc``) that measure instead of the scored BAC. ``attrs["summary"]``: the mean
+        difference, its 95% bootstrap interval, wins / losses / ties, means, worst seeds and the
+        verdict, as ``compare`` writes them;
         ``attrs["markdown"]``: the table ``compare`` prints.
     """
     import pandas as pd
