@@ -53,8 +53,8 @@ def measure_of(row: dict, measure: str = "bac") -> float | None:
     if measure == "bac":
         return row["bac_mean"]
     split = (row.get("scores") or {}).get(row.get("scored_on", "test")) or {}
-    models = [split.get(f"{measure}_{m}") for m in (1, 2)]
-    return None if None in models else (models[0] + models[1]) / 2
+    first, second = (split.get(f"{measure}_{m}") for m in (1, 2))
+    return None if first is None or second is None else (first + second) / 2
 
 
 def by_seed(rows: list[dict], scenario: str, strategy: str, loop: str | None = None,
