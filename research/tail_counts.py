@@ -7,7 +7,8 @@
 
 The rule is `tail_ratio` unchanged (its own file, read with ``runpy`` as the tests read it), so
 the run is `tail_ratio`'s run; at its first call after the warm-up it appends the per-label
-counts of the last warm-up epoch to the JSON-lines file ``TAIL_COUNTS_OUT``. Three epochs are
+counts of the last warm-up epoch to the JSON-lines file ``TAIL_COUNTS_OUT`` (nothing where that
+is not set). Three epochs are
 enough: the estimate is made at the start of the third. The bench's own-rule check runs the rule
 once on a made-up run first, which writes a line too; run one seed per command (``-j 1``) and
 keep every second line, or read the ``scores`` total.
@@ -36,8 +37,9 @@ class TailCounts(_TAILS["TailRatio"]):
     """`tail_ratio`, writing its counts once per run, at the switch."""
 
     def kept(self, labels: torch.Tensor, loss: torch.Tensor) -> torch.Tensor | None:
-        if self.epoch >= self.switch and self.keep is None and self.counts is not None:
-            with open(os.environ.get(OUT, "tail-counts.jsonl"), "a") as f:
+        path = os.environ.get(OUT)  # unset: the rule is tail_ratio and writes nothing
+        if path and self.epoch >= self.switch and self.keep is None and self.counts is not None:
+            with open(path, "a") as f:
                 f.write(json.dumps({"counts": self.counts.tolist()}) + "\n")
         return super().kept(labels, loss)
 

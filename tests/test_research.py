@@ -442,6 +442,14 @@ def test_tail_counts_reads_the_bound_of_a_known_mixture_and_writes_the_counts_at
             if epoch == 2 and n == 128:
                 written = [json.loads(line)["counts"] for line in out.read_text().splitlines()]
                 assert written == [rule.counts.tolist()]  # once, at the switch
+    monkeypatch.delenv("TAIL_COUNTS_OUT")
+    monkeypatch.chdir(tmp_path)
+    rule = counts_file["TailCounts"]()  # unset: a run of tail_ratio that writes nothing anywhere
+    for _ in range(3):
+        for n in (128, 128, 7):
+            rule(*_labelled_losses(n, gen))
+    assert rule.keep is not None  # it did pass its switch
+    assert os.listdir(tmp_path) == ["counts.jsonl"] and len(out.read_text().splitlines()) == 1
 
 
 def _labelled_losses(n, gen, wrong_0=0.3, wrong_1=0.5):
