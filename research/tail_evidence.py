@@ -24,7 +24,8 @@ only where they must:
 - the intervals of ``a`` and ``b`` give each share's interval (``c0`` falls with ``a`` and rises
   with ``b``; ``c1`` the other way), and each label keeps the published share moved to the
   nearest end of its interval: unchanged where the interval holds it, and unchanged for both
-  labels where the two ratios' upper ends leave no separation (``a b`` near 1);
+  labels where the two ratios' upper ends leave no separation (``a b`` near 1) or where a label
+  has no scores;
 - after that the rule is the shipped one at those shares (the peer's lowest, in batch order).
 
 ``Z = 2`` (two standard errors) is the estimator's one constant besides `tail_ratio`'s bins;
@@ -73,14 +74,15 @@ def ratio_intervals(counts: torch.Tensor) -> torch.Tensor:
 def checked_shares(counts: torch.Tensor, published=PUBLISHED_KEEP) -> torch.Tensor:
     """``(2,)`` float64: each label's ``published`` share moved to the nearest end of the
     interval that ``ratio_intervals`` gives it; ``published`` as it is where the upper ends do
-    not separate the buckets."""
+    not separate the buckets or a label has no scores."""
     (a_low, _, a_high), (b_low, _, b_high) = ratio_intervals(counts).clamp(max=1.0)
     apart = 1 - a_high * b_high  # the smallest separation the intervals allow; ends below need it
+    known = (apart > 1e-6) & (counts.sum(1) > 0).all()  # and both labels seen
     ends = torch.stack([(1 - a_high) / (1 - a_high * b_low), (1 - a_low) / (1 - a_low * b_high),
                         (1 - b_high) / (1 - a_low * b_high), (1 - b_low) / (1 - a_high * b_low)])
     low, high = ends.reshape(2, 2).clamp(0.0, 1.0).unbind(1)
     keep = torch.tensor(published, dtype=torch.float64, device=counts.device)
-    return torch.where(apart > 1e-6, torch.minimum(torch.maximum(keep, low), high), keep)
+    return torch.where(known, torch.minimum(torch.maximum(keep, low), high), keep)
 
 
 class TailEvidence(_TAILS["TailRatio"]):

@@ -39,7 +39,7 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
                                   "own_fit.py:fit_end", "visits.py:two_visits",
                                   "shares.py:fewer", "tail_ratio.py:tail_ratio",
-                                  "tail_counts.py:tail_counts"])
+                                  "tail_counts.py:tail_counts", "tail_evidence.py:tail_evidence"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -540,3 +540,56 @@ def test_the_stress_scenarios_keep_the_real_noisy_counts_at_another_prior(stem, 
     assert np.bincount(labels).tolist() == [6298, 3702]
     assert math.isclose((clean[labels == 0] == 0).mean(), clean_0, abs_tol=5e-4)
     assert math.isclose((clean[labels == 1] == 1).mean(), clean_1, abs_tol=5e-4)
+
+
+def test_tail_evidence_moves_the_published_shares_only_where_the_tails_refute_them():
+    evidence = runpy.run_path(os.path.join(RESEARCH, "tail_evidence.py"))
+    intervals, shares, bins = evidence["ratio_intervals"], evidence["checked_shares"], 128
+    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
+    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    published = torch.tensor([0.50, 0.93], dtype=torch.float64)
+
+    def counts(c0, c1, scores):  # both models' scores: twice the samples
+        return (torch.stack([c0 * g0 + (1 - c0) * g1, (1 - c1) * g0 + c1 * g1]) * scores).round().long()
+
+    many = counts(0.40, 1.0, 2e6)  # the validation prior's structure, a million samples a label
+    (a_low, a, a_high), (b_low, b, b_high) = intervals(many).tolist()
+    assert a_low < a < a_high and a == pytest.approx(0.6, abs=1e-3) and a_high < 0.61
+    assert 0 < b_low < b < b_high < 1e-4  # an empty tail: Haldane's half, still above 0
+    assert torch.allclose(shares(many), torch.tensor([0.40, 1.0]).double(), atol=0.01)
+    assert torch.allclose(shares(counts(0.5, 0.93, 2e6)), published, atol=0.005)
+    assert torch.equal(shares(counts(0.40, 1.0, 200)), published)  # 100 samples say too little
+    moved = shares(counts(0.40, 1.0, 2e4))  # 10,000: part of the way, never past the truth
+    assert 0.40 <= moved[0] < 0.5 and 0.93 < moved[1] <= 1.0
+    for unsupported in (torch.stack([0.5 * g0 + 0.5 * g1] * 2) * 1e6,  # buckets that do not separate
+                        torch.stack([g0 * 1e6, torch.zeros(bins)]),  # no label 1
+                        torch.stack([torch.zeros(bins), g1 * 1e6])):  # no label 0
+        assert torch.equal(shares(unsupported.long()), published)
+
+
+def test_tail_evidence_is_the_shipped_rule_where_its_shares_stay_published(tmp_path, monkeypatch):
+    evidence = runpy.run_path(os.path.join(RESEARCH, "tail_evidence.py"))
+    out = tmp_path / "keep.jsonl"
+    monkeypatch.setenv("TAIL_EVIDENCE_OUT", str(out))
+    gen = torch.Generator().manual_seed(5)
+    for wrong_0, wrong_1, sizes, moves in ((0.5, 0.07, (64, 64, 7), False),  # 135 samples
+                                           (0.7, 0.0, (128,) * 12 + (7,), True)):  # 1,543
+        rule, ours = evidence["TailEvidence"](), make_strategy("your_select_indices")
+        for epoch in range(3):
+            for n in sizes:
+                t, x = _labelled_losses(n, gen, wrong_0, wrong_1)
+                picked, shipped = rule(t, x), ours(t, x)
+                if epoch == 2 and n == sizes[0]:  # the switch: the counts' shares, written once
+                    keep = evidence["checked_shares"](rule.counts)
+                    assert torch.equal(rule.keep, keep)
+                    assert json.loads(out.read_text().splitlines()[-1]) == {
+                        "counts": rule.counts.tolist(), "keep": keep.tolist()}
+                if epoch < 2 or not moves:
+                    assert _same(picked, shipped)
+                    continue
+                for m, peer in ((0, 1), (1, 0)):
+                    for label in (0, 1):
+                        assert torch.equal(_of(picked[m], t, label),
+                                           _lowest(t, label, x[peer], float(keep[label])))
+        assert torch.equal(keep, torch.tensor([0.50, 0.93], dtype=torch.float64)) != moves
+    assert len(out.read_text().splitlines()) == 2
