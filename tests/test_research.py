@@ -39,7 +39,8 @@ PUBLISHED = ClassWiseCoTeaching()
                                   "balanced_kept.py:balanced_kept", "agreement.py:agreed_twice",
                                   "own_fit.py:fit_end", "visits.py:two_visits",
                                   "shares.py:fewer", "tail_ratio.py:tail_ratio",
-                                  "tail_counts.py:tail_counts", "tail_evidence.py:tail_evidence"])
+                                  "tail_counts.py:tail_counts", "tail_evidence.py:tail_evidence",
+                                  "tail_mix.py:tail_mix"])
 def test_every_research_rule_passes_the_own_rule_checks(spec):
     name = check(os.path.join(RESEARCH, spec))
     assert name.startswith(f"file:{spec.replace('.py:', '.')}@")
@@ -593,3 +594,28 @@ def test_tail_evidence_is_the_shipped_rule_where_its_shares_stay_published(tmp_p
                                            _lowest(t, label, x[peer], float(keep[label])))
         assert torch.equal(keep, torch.tensor([0.50, 0.93], dtype=torch.float64)) != moves
     assert len(out.read_text().splitlines()) == 2
+
+
+def test_tail_mix_draws_the_kept_samples_in_the_published_label_mix():
+    mix = runpy.run_path(os.path.join(RESEARCH, "tail_mix.py"))
+    gen = torch.Generator().manual_seed(5)
+    for wrong, sizes, moves in (((0.5, 0.07), (64, 64, 7), False),
+                                ((0.15, 0.0), (128,) * 12 + (7,), True)):
+        rule, ours = mix["TailMix"](), make_strategy("your_select_indices")
+        for epoch in range(3):
+            for n in sizes:
+                t, x = _labelled_losses(n, gen, *wrong)
+                picked, shipped = rule(t, x), ours(t, x)
+                if epoch < 2 or not moves:
+                    assert _same(picked, shipped)
+                    continue
+                assert rule.moved and (rule.keep > torch.tensor([0.5, 0.93]).double()).all()
+                target = [int(float((t == c).sum()) * s + 1e-9) for c, s in ((0, 0.50), (1, 0.93))]
+                for m, peer in ((0, 1), (1, 0)):
+                    kept = _lowest(t, 0, x[peer], float(rule.keep[0])).tolist() + \
+                        _lowest(t, 1, x[peer], float(rule.keep[1])).tolist()
+                    assert len(picked[m]) == n and set(picked[m].tolist()) <= set(kept)
+                    drawn = [int((t[picked[m]] == c).sum()) for c in (0, 1)]
+                    share = target[1] / sum(target)  # label 1's share of the published kept set
+                    assert abs(drawn[1] - n * share) <= max(1, 0.04 * n)  # a systematic draw
+        assert rule.moved is moves
