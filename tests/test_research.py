@@ -403,14 +403,27 @@ def test_fewer_keeps_the_peers_lowest_forty_and_eighty_five_percent_after_the_wa
                 assert torch.equal(_of(picked[m], t, label), _lowest(t, label, x[peer], share))
 
 
+def _classes(bins):
+    """The two classes' score distributions over ``bins`` bins: class 0 alone below bin 48,
+    class 1 alone above 79."""
+    g0, g1 = torch.zeros(bins), torch.zeros(bins)
+    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    return g0, g1
+
+
+def _mixture(c0, c1, scores, bins):
+    """``(2, bins)`` counts of ``scores`` scores in each label bucket, the label-0 bucket ``c0``
+    clean and the label-1 bucket ``c1`` (``_classes``)."""
+    g0, g1 = _classes(bins)
+    return (torch.stack([c0 * g0 + (1 - c0) * g1, (1 - c1) * g0 + c1 * g1]) * scores).round().long()
+
+
 def test_the_tail_ratio_recovers_the_clean_shares_of_two_known_mixtures():
     tails = runpy.run_path(os.path.join(RESEARCH, "tail_ratio.py"))
     shares, bins = tails["shares_from_tails"], tails["BINS"]
-    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
-    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    g0, g1 = _classes(bins)
     for c0, c1 in ((0.40, 0.90), (0.593, 0.793), (0.5, 1.0), (1.0, 1.0)):
-        counts = torch.stack([c0 * g0 + (1 - c0) * g1, (1 - c1) * g0 + c1 * g1]) * 1e6
-        assert torch.allclose(shares(counts.round().long()), torch.tensor([c0, c1]).double(),
+        assert torch.allclose(shares(_mixture(c0, c1, 1e6, bins)), torch.tensor([c0, c1]).double(),
                               atol=1e-3)
     same = torch.stack([0.5 * g0 + 0.5 * g1] * 2) * 1e6  # buckets that do not separate
     assert torch.equal(shares(same.long()), torch.ones(2, dtype=torch.float64))
@@ -423,9 +436,7 @@ def test_tail_counts_reads_the_bound_of_a_known_mixture_and_writes_the_counts_at
         tmp_path, monkeypatch):
     counts_file = runpy.run_path(os.path.join(RESEARCH, "tail_counts.py"))
     bins = counts_file["_TAILS"]["BINS"]
-    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
-    g0[:80], g1[48:] = 1 / 80, 1 / 80
-    counts = (torch.stack([0.4 * g0 + 0.6 * g1, 0.1 * g0 + 0.9 * g1]) * 8e4).round().long()
+    counts = _mixture(0.4, 0.9, 8e4, bins)
     r = counts_file["read"](counts)
     assert r["a"] == pytest.approx(0.6 / 0.9, abs=1e-3) and r["b"] == pytest.approx(0.1 / 0.4, abs=1e-3)
     assert r["apart"] == pytest.approx(1 - r["a"] * r["b"]) and r["scores"] == [80000, 80000]
@@ -546,21 +557,16 @@ def test_the_stress_scenarios_keep_the_real_noisy_counts_at_another_prior(stem, 
 def test_tail_evidence_moves_the_published_shares_only_where_the_tails_refute_them():
     evidence = runpy.run_path(os.path.join(RESEARCH, "tail_evidence.py"))
     intervals, shares, bins = evidence["ratio_intervals"], evidence["checked_shares"], 128
-    g0, g1 = torch.zeros(bins), torch.zeros(bins)  # class 0 alone below bin 48, class 1 above 79
-    g0[:80], g1[48:] = 1 / 80, 1 / 80
+    g0, g1 = _classes(bins)
     published = torch.tensor([0.50, 0.93], dtype=torch.float64)
-
-    def counts(c0, c1, scores):  # both models' scores: twice the samples
-        return (torch.stack([c0 * g0 + (1 - c0) * g1, (1 - c1) * g0 + c1 * g1]) * scores).round().long()
-
-    many = counts(0.40, 1.0, 2e6)  # the validation prior's structure, a million samples a label
+    many = _mixture(0.40, 1.0, 2e6, bins)  # the validation prior's structure; 2e6 scores, 1e6 samples
     (a_low, a, a_high), (b_low, b, b_high) = intervals(many).tolist()
     assert a_low < a < a_high and a == pytest.approx(0.6, abs=1e-3) and a_high < 0.61
     assert 0 < b_low < b < b_high < 1e-4  # an empty tail: Haldane's half, still above 0
     assert torch.allclose(shares(many), torch.tensor([0.40, 1.0]).double(), atol=0.01)
-    assert torch.allclose(shares(counts(0.5, 0.93, 2e6)), published, atol=0.005)
-    assert torch.equal(shares(counts(0.40, 1.0, 200)), published)  # 100 samples say too little
-    moved = shares(counts(0.40, 1.0, 2e4))  # 10,000: part of the way, never past the truth
+    assert torch.allclose(shares(_mixture(0.5, 0.93, 2e6, bins)), published, atol=0.005)
+    assert torch.equal(shares(_mixture(0.40, 1.0, 200, bins)), published)  # 100 samples say too little
+    moved = shares(_mixture(0.40, 1.0, 2e4, bins))  # 10,000: part of the way, never past the truth
     assert 0.40 <= moved[0] < 0.5 and 0.93 < moved[1] <= 1.0
     for unsupported in (torch.stack([0.5 * g0 + 0.5 * g1] * 2) * 1e6,  # buckets that do not separate
                         torch.stack([g0 * 1e6, torch.zeros(bins)]),  # no label 1
